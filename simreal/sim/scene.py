@@ -1,0 +1,133 @@
+"""Scenes: a robot from the registry plus simple objects, compiled into one MjModel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import mujoco
+
+from simreal.robots import RobotCfg, get_robot, resolve_mjcf
+
+EE_SITE = "ee"  # site at the robot's tool point, added to every scene
+
+
+class ModelError(RuntimeError):
+    """An MJCF that MuJoCo could not load or compile."""
+
+
+def compile_mjcf(source) -> mujoco.MjModel:
+    """Compile an MJCF file path, an XML string or a ``mujoco.MjSpec``.
+
+    Raises ModelError naming the file and MuJoCo's own message.
+    """
+    origin = "<MjSpec>"
+    try:
+        if isinstance(source, mujoco.MjSpec):
+            return source.compile()
+        if isinstance(source, Path) or (isinstance(source, str) and not source.lstrip().startswith("<")):
+            origin = str(source)
+            if not Path(source).is_file():
+                raise ModelError(f"MJCF file {origin} does not exist")
+            return mujoco.MjModel.from_xml_path(str(source))
+        origin = "<XML string>"
+        return mujoco.MjModel.from_xml_string(source)
+    except ModelError:
+        raise
+    except Exception as err:  # MuJoCo raises ValueError with its compiler message
+        raise ModelError(f"MuJoCo could not compile {origin}: {err}") from err
+
+
+@dataclass
+class BoxCfg:
+    """A free-floating box. Sizes are half-extents in metres."""
+
+    name: str
+    half_size: tuple[float, float, float] = (0.02, 0.02, 0.02)
+    pos: tuple[float, float, float] = (0.5, 0.0, 0.02)
+    mass: float = 0.05  # kg
+    friction: tuple[float, float, float] = (1.0, 0.005, 0.0001)  # MuJoCo defaults, sliding raised to 1
+    rgba: tuple[float, float, float, float] = (0.85, 0.25, 0.2, 1.0)
+
+
+@dataclass
+class MarkerCfg:
+    """A non-colliding mocap sphere, e.g. to show a target; moved via ``mocap_pos``."""
+
+    name: str
+    radius: float = 0.015
+    rgba: tuple[float, float, float, float] = (0.1, 0.8, 0.2, 0.5)
+
+
+@dataclass
+class SceneCfg:
+    robot: str = "franka_panda"
+    objects: list[BoxCfg] = field(default_factory=list)
+    markers: list[MarkerCfg] = field(default_factory=list)
+    timestep: float = 0.002  # s; Menagerie's Panda default
+    floor: bool = True
+    # False: only the hand and fingers collide (as MuJoCo Playground's Panda); the arm
+    # links keep their meshes for rendering and inertia. Several times cheaper to step.
+    arm_link_collisions: bool = False
+
+
+def build_scene(cfg: SceneCfg) -> mujoco.MjModel:
+    """Compile the robot, floor, objects and markers of ``cfg`` into one model."""
+    robot = get_robot(cfg.robot)
+    path = resolve_mjcf(robot.mjcf)
+    try:
+        robot_spec = mujoco.MjSpec.from_file(str(path))
+    except Exception as err:
+        raise ModelError(f"MuJoCo could not load {path}: {err}") from err
+    for key in list(robot_spec.keys):
+        robot_spec.delete(key)  # simreal sets poses itself; keyframe sizes would not match the scene
+    _add_tool_site(robot_spec, robot)
+    if not cfg.arm_link_collisions:
+        _disable_arm_collisions(robot_spec, robot)
+
+    spec = robot_spec  # the robot's MJCF is the base: its defaults, assets and options carry over
+    spec.modelname = f"{robot.name}_scene"
+    spec.option.timestep = cfg.timestep
+    spec.visual.global_.offwidth = 1280
+    spec.visual.global_.offheight = 960
+    world = spec.worldbody
+    world.add_light(name="key", pos=[0.5, -0.5, 2.0], dir=[-0.2, 0.2, -1.0], type=mujoco.mjtLightType.mjLIGHT_DIRECTIONAL)
+    world.add_camera(name="overview", pos=[1.6, -1.2, 1.1], xyaxes=[0.6, 0.8, 0, -0.3, 0.22, 0.93])
+    if cfg.floor:
+        world.add_geom(name="floor", type=mujoco.mjtGeom.mjGEOM_PLANE, size=[0, 0, 0.05], rgba=[0.55, 0.6, 0.65, 1])
+    for box in cfg.objects:
+        body = world.add_body(name=box.name, pos=list(box.pos))
+        body.add_freejoint(name=f"{box.name}_joint")
+        body.add_geom(
+            name=box.name, type=mujoco.mjtGeom.mjGEOM_BOX, size=list(box.half_size), mass=box.mass,
+            friction=list(box.friction), rgba=list(box.rgba), condim=4,
+        )
+    for marker in cfg.markers:
+        body = world.add_body(name=marker.name, mocap=True)
+        body.add_geom(
+            type=mujoco.mjtGeom.mjGEOM_SPHERE, size=[marker.radius, 0, 0], rgba=list(marker.rgba),
+            contype=0, conaffinity=0, group=1,
+        )
+    return compile_mjcf(spec)
+
+
+def _add_tool_site(spec: mujoco.MjSpec, robot: RobotCfg) -> None:
+    body = spec.body(robot.ee_body)
+    if body is None:
+        raise ModelError(f"robot {robot.name!r}: ee_body {robot.ee_body!r} is not a body of {robot.mjcf}")
+    body.add_site(name=EE_SITE, pos=list(robot.ee_offset), size=[0.005, 0, 0], group=4)
+
+
+def _disable_arm_collisions(spec: mujoco.MjSpec, robot: RobotCfg) -> None:
+    """Turn off collisions of geoms on bodies above the tool body (the arm links)."""
+    keep = set()
+    ee = spec.body(robot.ee_body)
+    stack = [ee]
+    while stack:  # the tool body and everything below it keep colliding
+        body = stack.pop()
+        keep.add(body.name)
+        stack.extend(body.bodies)
+    for geom in spec.geoms:
+        if geom.parent.name not in keep:
+            geom.contype = 0
+            geom.conaffinity = 0
