@@ -1,0 +1,1 @@
+"""simreal tasks: one package per task, each registering itself (importable as simreal.tasks.<task>)."""

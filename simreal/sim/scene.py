@@ -92,7 +92,7 @@ def build_scene(cfg: SceneCfg) -> mujoco.MjModel:
     spec.visual.global_.offheight = 960
     world = spec.worldbody
     world.add_light(name="key", pos=[0.5, -0.5, 2.0], dir=[-0.2, 0.2, -1.0], type=mujoco.mjtLightType.mjLIGHT_DIRECTIONAL)
-    world.add_camera(name="overview", pos=[1.6, -1.2, 1.1], xyaxes=[0.6, 0.8, 0, -0.3, 0.22, 0.93])
+    world.add_camera(name="overview", pos=[1.45, -1.05, 0.95], xyaxes=[0.707, 0.707, 0, -0.302, 0.302, 0.905])
     if cfg.floor:
         world.add_geom(name="floor", type=mujoco.mjtGeom.mjGEOM_PLANE, size=[0, 0, 0.05], rgba=[0.55, 0.6, 0.65, 1])
     for box in cfg.objects:

@@ -1,0 +1,1 @@
+"""Benchmarks behind ``simreal bench``; each prints one JSON object as its last line."""

@@ -1,0 +1,82 @@
+"""``simreal <verb>``: the command-line entry point."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def _list_tasks(args) -> int:
+    from simreal.registry import list_tasks
+
+    for spec in list_tasks():
+        print(f"{spec.id:<24} {spec.description}")
+    return 0
+
+
+def _bench(args) -> int:
+    if args.what == "sim":
+        from simreal.bench.sim import bench_sim
+
+        def progress(i, n, env_rate, raw_rate):
+            print(f"round {i}/{n}: env {env_rate:,.0f} env-steps/s, raw {raw_rate:,.0f} env-steps/s, "
+                  f"ratio {env_rate / raw_rate:.3f}", file=sys.stderr, flush=True)
+
+        result = bench_sim(args.task, args.num_envs, seconds=args.seconds, rounds=args.rounds, backend=args.backend,
+                           device=args.device, nthread=args.nthread, progress=progress)
+    print(json.dumps(result))
+    return 0
+
+
+def _view(args) -> int:
+    from simreal.view import render_task
+
+    path = render_task(args.task, args.out, num_envs=args.num_envs, steps=args.steps, seed=args.seed,
+                       width=args.width, height=args.height)
+    print(f"wrote {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="simreal", description="Robot-arm skills from simulation to real hardware.")
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    p = verbs.add_parser("list-tasks", help="list registered task ids")
+    p.set_defaults(func=_list_tasks)
+
+    p = verbs.add_parser("bench", help="benchmarks; each prints one JSON object as its last line")
+    p.add_argument("what", choices=["sim"], help="sim: env steps/s against raw batched physics")
+    p.add_argument("--task", default="franka-lift")
+    p.add_argument("--num-envs", type=int, default=1024)
+    p.add_argument("--seconds", type=float, default=6.0, help="measuring time per round (env and raw halves)")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--backend", default="mujoco", choices=["mujoco", "mujoco_warp"])
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--nthread", type=int, default=0, help="CPU backend threads (0: all cores)")
+    p.set_defaults(func=_bench)
+
+    p = verbs.add_parser("view", help="render a few envs of a task to a PNG or MP4")
+    p.add_argument("task")
+    p.add_argument("--out", required=True, help="FILE.png (one frame) or FILE.mp4 (an episode)")
+    p.add_argument("--num-envs", type=int, default=4)
+    p.add_argument("--steps", type=int, default=100, help="control steps to record for .mp4")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--width", type=int, default=480)
+    p.add_argument("--height", type=int, default=360)
+    p.set_defaults(func=_view)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (KeyError, ValueError, FileNotFoundError) as err:
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        print(f"simreal {args.verb}: error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

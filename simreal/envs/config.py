@@ -1,0 +1,97 @@
+"""Environment configuration: plain dataclasses, filled in by task factory functions.
+
+No ``__post_init__`` logic: what a factory returns (plus command-line overrides) is
+exactly what runs, and it is what a run writes next to its checkpoints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from simreal.sim.scene import SceneCfg
+
+Term = Callable[..., "object"]  # term(env, **params) -> Tensor (num_envs, ...)
+
+
+@dataclass
+class ObsTerm:
+    """One observation term: ``func(env, **params) -> (num_envs, dim)``.
+
+    In groups with ``noisy=True`` the term gets Gaussian noise (``noise_std`` per step)
+    plus a per-episode offset (``bias_std``, resampled at reset: a calibration error).
+    The result is multiplied by ``scale`` after noise.
+    """
+
+    func: Term
+    params: dict = field(default_factory=dict)
+    noise_std: float = 0.0
+    bias_std: float = 0.0
+    scale: float = 1.0
+
+
+@dataclass
+class ObsGroupCfg:
+    terms: dict[str, ObsTerm]
+    noisy: bool = True  # False for privileged groups such as "critic"
+
+
+@dataclass
+class RewardTerm:
+    func: Term
+    weight: float
+    params: dict = field(default_factory=dict)
+
+
+@dataclass
+class TerminationTerm:
+    """``func(env, **params) -> bool (num_envs,)``; ``time_out`` terms truncate instead of terminate."""
+
+    func: Term
+    params: dict = field(default_factory=dict)
+    time_out: bool = False
+
+
+@dataclass
+class EventTerm:
+    """``func(env, env_ids, **params)``, run on ``mode`` "startup" (once) or "reset"."""
+
+    func: Callable
+    params: dict = field(default_factory=dict)
+    mode: str = "reset"
+
+
+@dataclass
+class ActionCfg:
+    """Joint-position-delta actions for the arm, and optionally a binary-ish gripper.
+
+    arm target <- clip(target + scale * a, joint limits); the gripper action (last
+    column, if ``gripper``) opens for a > 0 and closes for a <= 0.
+    """
+
+    type: str = "joint_position_delta"
+    scale: float = 0.05  # rad per control step at |a| = 1
+    clip: float = 1.0  # actions are clipped to [-clip, clip] before scaling
+    gripper: bool = False
+    # action latency: each env, at reset, draws a delay of 0..max_latency_steps control steps
+    max_latency_steps: int = 0
+
+
+@dataclass
+class EnvCfg:
+    scene: SceneCfg
+    actions: ActionCfg
+    observations: dict[str, ObsGroupCfg]
+    rewards: dict[str, RewardTerm]
+    terminations: dict[str, TerminationTerm]
+    events: dict[str, EventTerm]
+    success: Term  # success(env) -> bool (num_envs,), judged on the last step of an episode
+    episode_length_s: float = 5.0
+    decimation: int = 10  # physics steps per control step
+    num_envs: int = 64
+    seed: int = 0
+    backend: str = "mujoco"
+    device: str = "cpu"
+    nthread: int = 0  # CPU backend threads, 0 = all cores
+    # envs whose |qvel| exceeds this (or turns non-finite) count as diverged and are reset
+    max_joint_speed: float = 100.0

@@ -1,0 +1,1 @@
+"""Reusable MDP terms: pure functions of the env returning one tensor per env."""

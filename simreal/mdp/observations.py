@@ -1,0 +1,59 @@
+"""Observation terms: ``term(env, **params) -> Tensor (num_envs, dim)``, float32."""
+
+from __future__ import annotations
+
+import torch
+
+
+def joint_pos_rel(env) -> torch.Tensor:
+    """Arm joint positions minus the default pose, rad."""
+    return env.joint_pos - env.default_joint_pos
+
+
+def joint_vel(env) -> torch.Tensor:
+    """Arm joint velocities, rad/s."""
+    return env.joint_vel
+
+
+def gripper_width(env) -> torch.Tensor:
+    """(num_envs, 1) sum of finger joint positions, m."""
+    return env.backend.qpos.index_select(1, env.gripper_qpos_ids).sum(dim=1, keepdim=True).float()
+
+
+def last_action(env) -> torch.Tensor:
+    return env.action.last_action
+
+
+def ee_pos(env) -> torch.Tensor:
+    """Tool point in the robot base (= world) frame, m."""
+    return env.ee_pos
+
+
+def buffer(env, name: str) -> torch.Tensor:
+    """A task buffer such as a target, (num_envs, dim)."""
+    return env.buffers[name]
+
+
+def body_pos(env, body: str) -> torch.Tensor:
+    return env.body_pos(body)
+
+
+def body_quat(env, body: str) -> torch.Tensor:
+    """Body orientation as a quaternion (w, x, y, z) with w >= 0."""
+    q = env.body_quat(body)
+    return torch.where(q[:, :1] < 0, -q, q)
+
+
+def body_lin_vel(env, joint: str) -> torch.Tensor:
+    """Linear velocity of a free joint's body, world frame, m/s."""
+    adr = int(env.model.joint(joint).dofadr[0])
+    return env.backend.qvel[:, adr : adr + 3].float()
+
+
+def buffer_minus_ee(env, name: str) -> torch.Tensor:
+    """Vector from the tool point to a target held in ``env.buffers[name]``."""
+    return env.buffers[name] - env.ee_pos
+
+
+def body_minus_ee(env, body: str) -> torch.Tensor:
+    return env.body_pos(body) - env.ee_pos

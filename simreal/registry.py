@@ -1,0 +1,68 @@
+"""Task registry: ``register_task`` / ``make_env`` / ``list_tasks``.
+
+Tasks live in the top-level ``tasks/`` folder (installed as ``simreal.tasks``); each
+task package registers itself on import, and every package there is imported on the
+first lookup.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import pkgutil
+from dataclasses import dataclass
+from typing import Callable
+
+from simreal.envs.config import EnvCfg
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    id: str
+    factory: Callable[[], EnvCfg]  # returns a fresh config instance
+    description: str
+
+
+_TASKS: dict[str, TaskSpec] = {}
+_loaded = False
+
+
+def register_task(task_id: str, factory: Callable[[], EnvCfg], description: str) -> None:
+    if task_id in _TASKS and _TASKS[task_id].factory is not factory:
+        raise ValueError(f"task id {task_id!r} is registered twice")
+    _TASKS[task_id] = TaskSpec(task_id, factory, description)
+
+
+def _load_tasks() -> None:
+    global _loaded
+    if _loaded:
+        return
+    import simreal.tasks as tasks
+
+    for info in pkgutil.iter_modules(tasks.__path__):
+        importlib.import_module(f"simreal.tasks.{info.name}")
+    _loaded = True
+
+
+def list_tasks() -> list[TaskSpec]:
+    _load_tasks()
+    return [_TASKS[k] for k in sorted(_TASKS)]
+
+
+def task_cfg(task_id: str, **overrides) -> EnvCfg:
+    """The task's config with top-level fields overridden (num_envs=..., seed=...)."""
+    _load_tasks()
+    if task_id not in _TASKS:
+        raise KeyError(f"unknown task {task_id!r}; valid task ids: {sorted(_TASKS)}")
+    cfg = _TASKS[task_id].factory()
+    unknown = set(overrides) - {f.name for f in dataclasses.fields(cfg)}
+    if unknown:
+        raise ValueError(f"unknown env config fields {sorted(unknown)}; valid: {[f.name for f in dataclasses.fields(cfg)]}")
+    return dataclasses.replace(cfg, **overrides)
+
+
+def make_env(task_id: str, **overrides):
+    """Build a task's environment, e.g. ``make_env("franka-reach", num_envs=1024, seed=1)``."""
+    from simreal.envs.env import ManipulationEnv
+
+    return ManipulationEnv(task_cfg(task_id, **overrides), task_id=task_id)
