@@ -180,7 +180,7 @@ class ManipulationEnv:
     def _diverged(self) -> torch.Tensor:
         qpos, qvel = self.backend.qpos, self.backend.qvel
         finite = torch.isfinite(qpos).all(dim=1) & torch.isfinite(qvel).all(dim=1)
-        return ~finite | (qvel.abs().amax(dim=1) > self.cfg.max_joint_speed)
+        return ~finite | (qvel.abs().amax(dim=1) > self.cfg.max_joint_speed) | self.backend.take_unstable()
 
     def _episode_stats(self, env_ids: torch.Tensor, success: torch.Tensor) -> dict:
         stats = {f"rew_{name}": sums[env_ids].mean() for name, sums in self._reward_sums.items()}

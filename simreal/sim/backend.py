@@ -83,6 +83,13 @@ class Backend(ABC):
     def forward(self, env_ids: torch.Tensor | None = None) -> None:
         """Recompute derived tensors from the current state (after writing qpos)."""
 
+    def take_unstable(self) -> torch.Tensor:
+        """bool (num_envs,): envs the engine itself found unstable (NaN or huge values)
+        since the last call. MuJoCo resets such an env's data by itself, which would
+        otherwise hide the divergence from the env layer. Engines that let non-finite
+        values through return all False here (the env layer checks finiteness too)."""
+        return torch.zeros(self.num_envs, dtype=torch.bool, device=self.device)
+
     @abstractmethod
     def param(self, field: str) -> torch.Tensor:
         """Per-env values of a model field from ``PARAM_FIELDS``, (num_envs, ...).

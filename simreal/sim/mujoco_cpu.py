@@ -22,6 +22,13 @@ from simreal.sim.backend import (
     check_param_field,
 )
 
+# Warnings MuJoCo raises before it resets an unstable simulation by itself.
+_UNSTABLE_WARNINGS = [
+    int(mujoco.mjtWarning.mjWARN_BADQPOS),
+    int(mujoco.mjtWarning.mjWARN_BADQVEL),
+    int(mujoco.mjtWarning.mjWARN_BADQACC),
+]
+
 # After a step, compute position- and velocity-dependent quantities at the new state.
 # A persistent batch resumes its next step from these stages, so this costs nothing extra.
 _STAGE_AFTER_STEP = int(mujoco.mjtStage.mjSTAGE_VEL)
@@ -56,6 +63,7 @@ class MujocoCpuBackend(Backend):
         for field in STATE_FIELDS + DERIVED_FIELDS:
             setattr(self, field, _as_tensor(self._batch.bind(field)))
         self._batch.reset()
+        self._unstable_seen = self._unstable_counts()
 
     def step(self, n_substeps: int = 1) -> None:
         self._batch.step(nstep=n_substeps, stage=_STAGE_AFTER_STEP)
@@ -70,6 +78,16 @@ class MujocoCpuBackend(Backend):
         if qvel is not None:
             self.qvel[env_ids] = qvel.to(self.qvel.dtype)
         self._batch.forward(ids, stage=_STAGE_AFTER_STEP)
+        self._unstable_seen = self._unstable_counts()
+
+    def _unstable_counts(self) -> np.ndarray:
+        return self._batch.warning[:, _UNSTABLE_WARNINGS, 1].sum(axis=1)
+
+    def take_unstable(self) -> torch.Tensor:
+        counts = self._unstable_counts()
+        unstable = counts > self._unstable_seen
+        self._unstable_seen = counts
+        return torch.from_numpy(unstable)
 
     def forward(self, env_ids=None) -> None:
         self._batch.forward(_ids(env_ids), stage=_STAGE_AFTER_STEP)
