@@ -29,6 +29,24 @@ def _bench(args) -> int:
     return 0
 
 
+def _rollout(args) -> int:
+    from simreal.rollout import rollout
+
+    result = rollout(args.task, num_envs=args.num_envs, steps=args.steps, seed=args.seed)
+    print(f"{result['task']}: {result['num_envs']} envs x {result['steps']} control steps "
+          f"({result['control_dt_s'] * 1000:.0f} ms each) with random actions, "
+          f"{result['env_steps_per_s']:,.0f} env-steps/s")
+    print(f"  {result['episodes']} episodes ended, success rate {result['success_rate']}, "
+          f"mean return {result['mean_return']}; diverged {result['diverged']}, NaN actions {result['nan_actions']}")
+    print(f"  observation groups {result['obs_dims']}, {result['num_actions']} actions")
+    if args.picture:
+        from simreal.view import render_task
+
+        print(f"  picture of 4 envs: {render_task(args.task, args.picture, num_envs=4, seed=args.seed)}")
+    print(json.dumps(result))
+    return 0
+
+
 def _view(args) -> int:
     from simreal.view import render_task
 
@@ -55,6 +73,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu")
     p.add_argument("--nthread", type=int, default=0, help="CPU backend threads (0: all cores)")
     p.set_defaults(func=_bench)
+
+    p = verbs.add_parser("rollout", help="run a task with random actions and report episodes, success and speed")
+    p.add_argument("task")
+    p.add_argument("--num-envs", type=int, default=256)
+    p.add_argument("--steps", type=int, default=300, help="control steps")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--picture", help="also render 4 envs to this PNG")
+    p.set_defaults(func=_rollout)
 
     p = verbs.add_parser("view", help="render a few envs of a task to a PNG or MP4")
     p.add_argument("task")
