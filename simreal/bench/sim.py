@@ -4,7 +4,8 @@ Both rates are measured in the same process, in alternating rounds, so that a sh
 noisy machine slows both alike; the ratio is the figure of merit.
 
 * env: ``env.step(random actions)`` — actions, physics, observations (with noise),
-  rewards, terminations, resets, randomization events.
+  rewards, terminations, resets, randomization events; episode ends are spread
+  uniformly over the envs, as in training.
 * raw: a second backend instance of the same compiled model, started from the env's
   state and controls, doing only ``step(decimation)`` (for the CPU backend, exactly one
   ``mujoco.batch.Batch.step`` call per env step).
@@ -33,14 +34,24 @@ def _rate(fn, num_envs: int, seconds: float) -> float:
             return steps * num_envs / elapsed
 
 
+def _peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
 def bench_sim(task: str, num_envs: int, seconds: float = 6.0, rounds: int = 3, backend: str = "mujoco",
               device: str = "cpu", nthread: int = 0, seed: int = 0, progress=None) -> dict:
     env = make_env(task, num_envs=num_envs, backend=backend, device=device, nthread=nthread, seed=seed)
+    gen = torch.Generator(device=env.device).manual_seed(seed)
+    # Spread episode ends uniformly, as in training: every step resets ~1/episode_length of the
+    # envs, so the measured rate includes resets and randomization events at their real share.
+    env.episode_length_buf[:] = torch.randint(0, env.max_episode_length, (num_envs,), generator=gen, device=env.device)
+    for _ in range(3):
+        env.step(2.0 * torch.rand(num_envs, env.num_actions, generator=gen, device=env.device) - 1.0)
+    env_rss_mb = _peak_rss_mb()  # before the baseline's copy of the simulation exists
     raw = make_backend(env.model, num_envs, backend=backend, device=device, nthread=nthread)
     raw.reset(torch.arange(num_envs, device=raw.device), qpos=env.backend.qpos.clone(), qvel=env.backend.qvel.clone())
     raw.ctrl[:] = env.backend.ctrl
     raw.mocap_pos[:] = env.backend.mocap_pos
-    gen = torch.Generator(device=env.device).manual_seed(seed)
     decimation = env.cfg.decimation
 
     def env_step():
@@ -79,5 +90,6 @@ def bench_sim(task: str, num_envs: int, seconds: float = 6.0, rounds: int = 3, b
         "ratio": round(statistics.median(ratios), 3),
         "ratio_per_round": [round(x, 3) for x in ratios],
         "physics_steps_per_s": round(env_rate * decimation, 1),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "env_peak_rss_mb": env_rss_mb,  # process peak with the env alone (python, torch, env)
+        "peak_rss_mb": _peak_rss_mb(),  # process peak including the baseline's second simulation
     }
