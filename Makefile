@@ -3,8 +3,8 @@
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-# Debian packages: Mesa EGL/OSMesa for offscreen rendering (simreal view), ffmpeg-free.
-DEBS   := libegl1 libgl1-mesa-dri libosmesa6
+# Debian packages: Mesa EGL/OSMesa for offscreen rendering (simreal view); libusb for open3d.
+DEBS   := libegl1 libgl1-mesa-dri libosmesa6 libusb-1.0-0
 
 .PHONY: setup demo test test-slow bench
 setup: $(STAMP)

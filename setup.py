@@ -1,5 +1,15 @@
 from setuptools import find_packages, setup
 
+GPU = ["mujoco-warp>=4.0,<5", "warp-lang>=1.10"]
+RL = ["rsl-rl-lib==5.5.1", "gymnasium>=1.0", "tensorboard>=2.15", "matplotlib>=3.8", "onnx>=1.16", "onnxruntime>=1.18"]
+# ROS 2 Kilted from PyPI wheels; control_msgs, tf2, launch and the ros2 CLI are not available as wheels
+ROS = [
+    "ros-kilted-rclpy[fastrtps]", "ros-std-msgs", "ros-sensor-msgs", "ros-trajectory-msgs", "ros-geometry-msgs",
+    "ros-diagnostic-msgs", "ros-std-srvs", "ros-lifecycle-msgs", "mcap-ros2-support>=0.5",
+]
+TWIN = ["trimesh>=4.0", "coacd>=1.0", "open3d>=0.18", "scipy>=1.11"]  # open3d needs Debian's libusb-1.0-0
+TACTILE = ["scipy>=1.11", "taxim>=1.4"]  # taxim ships real GelSight calibration frames
+
 TASK_PACKAGES = [f"simreal.tasks.{p}" for p in find_packages("tasks")]
 
 setup(
@@ -22,9 +32,13 @@ setup(
         "imageio-ffmpeg>=0.5",
     ],
     extras_require={
-        "gpu": ["mujoco-warp>=4.0,<5", "warp-lang>=1.10"],
-        "rl": ["rsl-rl-lib==5.5.1", "gymnasium>=1.0"],
-        "dev": ["pytest>=8", "pytest-timeout>=2.3", "rsl-rl-lib==5.5.1", "gymnasium>=1.0", "mujoco-warp>=4.0,<5", "warp-lang>=1.10"],
+        "gpu": GPU,
+        "rl": RL,
+        "ros": ROS,
+        "twin": TWIN,
+        "tactile": TACTILE,
+        # everything the test suite exercises (the README's `make test` installs this)
+        "dev": ["pytest>=8", "pytest-timeout>=2.3"] + GPU + RL + ROS + TWIN + TACTILE,
     },
     entry_points={"console_scripts": ["simreal=simreal.cli:main"]},
 )
