@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
+
+# Verb groups contributed by subpackages. Each module defines ``add_verbs(verbs, bench)``,
+# adding its verbs to ``verbs`` and its benchmarks to ``bench`` (both argparse
+# subparser collections); handlers import their heavy dependencies lazily.
+VERB_MODULES: tuple[str, ...] = ()
 
 
 def _list_tasks(args) -> int:
@@ -15,16 +21,15 @@ def _list_tasks(args) -> int:
     return 0
 
 
-def _bench(args) -> int:
-    if args.what == "sim":
-        from simreal.bench.sim import bench_sim
+def _bench_sim(args) -> int:
+    from simreal.bench.sim import bench_sim
 
-        def progress(i, n, env_rate, raw_rate):
-            print(f"round {i}/{n}: env {env_rate:,.0f} env-steps/s, raw {raw_rate:,.0f} env-steps/s, "
-                  f"ratio {env_rate / raw_rate:.3f}", file=sys.stderr, flush=True)
+    def progress(i, n, env_rate, raw_rate):
+        print(f"round {i}/{n}: env {env_rate:,.0f} env-steps/s, raw {raw_rate:,.0f} env-steps/s, "
+              f"ratio {env_rate / raw_rate:.3f}", file=sys.stderr, flush=True)
 
-        result = bench_sim(args.task, args.num_envs, seconds=args.seconds, rounds=args.rounds, backend=args.backend,
-                           device=args.device, nthread=args.nthread, progress=progress)
+    result = bench_sim(args.task, args.num_envs, seconds=args.seconds, rounds=args.rounds, backend=args.backend,
+                       device=args.device, nthread=args.nthread, progress=progress)
     print(json.dumps(result))
     return 0
 
@@ -63,8 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = verbs.add_parser("list-tasks", help="list registered task ids")
     p.set_defaults(func=_list_tasks)
 
-    p = verbs.add_parser("bench", help="benchmarks; each prints one JSON object as its last line")
-    p.add_argument("what", choices=["sim"], help="sim: env steps/s against raw batched physics")
+    bench = verbs.add_parser("bench", help="benchmarks; each prints one JSON object as its last line")
+    bench = bench.add_subparsers(dest="bench", required=True, metavar="BENCH")
+    p = bench.add_parser("sim", help="whole env steps/s against raw batched physics of the same MJCF")
     p.add_argument("--task", default="franka-lift")
     p.add_argument("--num-envs", type=int, default=1024)
     p.add_argument("--seconds", type=float, default=6.0, help="measuring time per round (env and raw halves)")
@@ -72,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", default="mujoco", choices=["mujoco", "mujoco_warp"])
     p.add_argument("--device", default="cpu")
     p.add_argument("--nthread", type=int, default=0, help="CPU backend threads (0: all cores)")
-    p.set_defaults(func=_bench)
+    p.set_defaults(func=_bench_sim)
 
     p = verbs.add_parser("rollout", help="run a task with random actions and report episodes, success and speed")
     p.add_argument("task")
@@ -91,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--width", type=int, default=480)
     p.add_argument("--height", type=int, default=360)
     p.set_defaults(func=_view)
+
+    for name in VERB_MODULES:
+        importlib.import_module(name).add_verbs(verbs, bench)
     return parser
 
 
