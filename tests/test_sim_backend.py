@@ -1,7 +1,7 @@
 """Backend conformance: every engine must agree with plain MuJoCo stepping one MjData.
 
 The CPU backend runs the same C code as ``mj_step``, so it must match to 1e-9.
-The Warp backend is float32 on a different solver implementation; see WARP_TOL.
+The Warp backend is float32 on a different solver implementation; see WARP.
 """
 
 import mujoco
@@ -16,10 +16,11 @@ HOME = np.array([0, 0, 0, -1.57079, 0, 1.57079, -0.7853])
 
 # Backend kinds under test: (backend name, device, absolute tolerance on qpos/qvel).
 CPU = ("mujoco", "cpu", 1e-9)
-# Warp computes in float32 (eps 1.2e-7); over 20 substeps of a stiff position-controlled arm
-# the difference to float64 MuJoCo grows to about 1e-5..1e-4 in joint positions, so a
-# tolerance of 2e-3 catches real divergence (wrong controls, wrong env) without flaking.
-WARP = pytest.param(("mujoco_warp", "cpu", 2e-3), marks=[pytest.mark.warp, pytest.mark.slow], id="warp")
+# Warp computes in float32 (eps 1.2e-7) with the solver tolerance raised to 1e-6. Measured on
+# Warp's CPU device against float64 MuJoCo, 20 substeps, control seeds 0..3: max |dqpos| 2.7e-7,
+# |dqvel| 3.7e-6, |dsite_xpos| 2.5e-7 (after 100 substeps: 4.2e-7 / 5.8e-6). 1e-5 leaves ~35x
+# margin on qpos/site and ~130x on qvel (checked at 50 * tol) while catching real divergence.
+WARP = pytest.param(("mujoco_warp", "cpu", 1e-5), marks=[pytest.mark.warp, pytest.mark.slow], id="warp")
 KINDS = [pytest.param(CPU, id="cpu"), WARP]
 
 

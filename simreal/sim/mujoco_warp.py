@@ -19,8 +19,12 @@ Differences from the CPU backend (:mod:`simreal.sim.mujoco_cpu`), by design:
   (one arm with a gripper and a few objects rarely exceeds ~20 simultaneous contacts), and
   ``njmax`` = enough rows for ``nconmax`` contacts of the model's largest condim under its
   friction cone, plus one row per dof (limits / friction loss) and 6 per equality, so that
-  contacts alone can never overflow the rows. Overflowing either drops contacts/rows and
+  contacts alone can never overflow the rows (405 rows for the Franka + cube scene, whose
+  condim-4 pyramidal contacts take 6 rows each). Overflowing either drops contacts/rows and
   mujoco-warp prints a warning from the kernel; raise them through the constructor.
+* **No automatic reset of unstable worlds.** MuJoCo C resets a diverged MjData by itself;
+  mujoco-warp lets NaN/inf through, so :meth:`take_unstable` keeps the base class's
+  all-False answer and the env layer's finiteness check catches divergence.
 * **Derived tensors after step.** As the CPU backend (``mjSTAGE_VEL``): after the substeps
   the position and velocity stages (kinematics, collision, position and velocity sensors)
   are recomputed at the new state. Acceleration-stage sensors keep the values of the last
@@ -147,6 +151,12 @@ class MujocoWarpBackend(Backend):
         self.device = torch.device(wp.device_to_torch(self._wp_device))
         self.nconmax = DEFAULT_NCONMAX if nconmax is None else int(nconmax)
         self.njmax = default_njmax(model, self.nconmax) if njmax is None else int(njmax)
+        if self.nconmax < 0:
+            raise ValueError(f"nconmax must be >= 0, got {self.nconmax}")
+        if self.njmax < 1:
+            # with njmax=0 mujoco-warp skips the solver, and its Euler integrator then reads
+            # an unset right-hand side (efc.Ma): the simulation silently stops moving
+            raise ValueError(f"njmax must be >= 1, got {self.njmax}")
 
         with wp.ScopedDevice(self._wp_device):
             self._m = mjw.put_model(model)
@@ -174,6 +184,7 @@ class MujocoWarpBackend(Backend):
         self._mask = torch.zeros(num_envs, dtype=torch.bool, device=self.device)
         self._mask_wp = wp.from_torch(self._mask, dtype=wp.bool)
         self._graphs: dict[int, object] = {}  # n_substeps -> captured CUDA graph
+        self._streams: dict[int, object] = {}  # torch CUDA stream handle -> Warp stream
         self._warm = False  # CUDA: every kernel module loaded by an eager step
 
         with self._scope():
@@ -182,12 +193,21 @@ class MujocoWarpBackend(Backend):
 
     # -- execution helpers --------------------------------------------------------------
 
+    def _torch_stream(self):
+        """torch's current CUDA stream on this device, wrapped (once) as a Warp stream."""
+        stream = torch.cuda.current_stream(self.device)
+        wrapped = self._streams.get(stream.cuda_stream)
+        if wrapped is None:
+            wrapped = self._streams[stream.cuda_stream] = wp.stream_from_torch(stream)
+        return wrapped
+
     @contextlib.contextmanager
     def _scope(self):
-        """Run Warp work on this backend's device, on torch's current stream (CUDA)."""
+        """Run Warp work on this backend's device, on torch's current stream (CUDA), so it
+        is ordered after the torch writes (ctrl, qpos, ...) that precede it."""
         with wp.ScopedDevice(self._wp_device):
             if self._wp_device.is_cuda:
-                with wp.ScopedStream(wp.stream_from_torch(self.device)):
+                with wp.ScopedStream(self._torch_stream()):
                     yield
             else:
                 yield
@@ -257,7 +277,7 @@ class MujocoWarpBackend(Backend):
             self._warm = True
             return
         with wp.ScopedDevice(self._wp_device):
-            wp.capture_launch(graph, stream=wp.stream_from_torch(self.device))
+            wp.capture_launch(graph, stream=self._torch_stream())
 
     def reset(self, env_ids, qpos=None, qvel=None) -> None:
         if env_ids.numel() == 0:
