@@ -1,0 +1,142 @@
+"""PPO with an asymmetric critic: the actor and the critic each read the observation
+groups their configs name (e.g. actor: [policy], critic: [policy, critic])."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from simreal.rl import losses
+from simreal.rl.storage.rollout import RolloutStorage
+
+
+@dataclass
+class PPOCfg:
+    num_steps: int = 24  # rollout length per env and iteration
+    epochs: int = 5
+    minibatches: int = 4
+    clip: float = 0.2
+    gamma: float = 0.99
+    lam: float = 0.95
+    value_coef: float = 1.0
+    value_clip: bool = True
+    entropy_coef: float = 0.005
+    lr: float = 1e-3
+    schedule: str = "adaptive"  # "adaptive" (KL-based) or "fixed"
+    desired_kl: float = 0.01
+    max_grad_norm: float = 1.0
+    normalize_advantage: bool = True
+
+
+class PPO:
+    """The algorithm receives its actor and critic; the runner owns the loop."""
+
+    on_policy = True
+
+    def __init__(self, actor: nn.Module, critic: nn.Module, cfg: PPOCfg, num_envs: int, device, seed: int = 0):
+        self.actor, self.critic, self.cfg = actor, critic, cfg
+        self.device = torch.device(device)
+        self.lr = cfg.lr
+        self.params = list(actor.parameters()) + list(critic.parameters())
+        self.optimizer = torch.optim.Adam(self.params, lr=self.lr)
+        self.storage = RolloutStorage(cfg.num_steps, num_envs, actor.obs_dim, critic.obs_dim, actor.num_actions, self.device)
+        self.generator = torch.Generator(device=self.device).manual_seed(seed)
+        self.frozen_critic = False  # AACD can freeze a transferred critic
+        self._last = None
+
+    # ------------------------------------------------------------- collection
+    @torch.no_grad()
+    def act(self, obs) -> torch.Tensor:
+        actor_in, critic_in = self.actor.inputs(obs), self.critic.inputs(obs)
+        self.actor.update_normalizer(actor_in)
+        if not self.frozen_critic:
+            self.critic.update_normalizer(critic_in)
+        dist = self.actor.distribution(actor_in)
+        actions = dist.sample()
+        self._last = (actor_in, critic_in, actions, dist.log_prob(actions).sum(-1), self.critic(critic_in))
+        return actions
+
+    @torch.no_grad()
+    def process_step(self, rewards, dones, extras, next_obs=None) -> None:
+        actor_in, critic_in, actions, log_prob, values = self._last
+        # time-outs are not failures: bootstrap with the value of the state before the step
+        # (the true final state is gone after auto-reset; rsl_rl does the same)
+        rewards = rewards + self.cfg.gamma * values * extras["time_outs"].float()
+        self.storage.add(actor_in, critic_in, actions, log_prob, values)
+        self.storage.add_outcome(rewards, dones)
+
+    @property
+    def ready(self) -> bool:
+        return self.storage.full
+
+    # ------------------------------------------------------------- update
+    def update(self, obs) -> dict:
+        cfg, st = self.cfg, self.storage
+        with torch.no_grad():
+            last_values = self.critic(self.critic.inputs(obs))
+            advantages, returns = losses.gae(st.rewards, st.values, st.dones, last_values, cfg.gamma, cfg.lam)
+            # old policy under the current normalizer statistics, so the first ratio is exactly 1
+            flat_in = st.actor_in.reshape(-1, st.actor_in.shape[-1])
+            old_mu = self.actor(flat_in).reshape(st.actions.shape)
+            old_std = self.actor.std.detach().expand_as(old_mu)
+            old_log_prob = torch.distributions.Normal(old_mu, old_std).log_prob(st.actions).sum(-1)
+        st.log_prob.copy_(old_log_prob)
+        stats = {"policy_loss": 0.0, "value_loss": 0.0, "entropy": 0.0, "kl": 0.0}
+        n = 0
+        for mb in st.minibatches(cfg.minibatches, cfg.epochs, self.generator, advantages=advantages,
+                                 returns=returns, old_mu=old_mu, old_std=old_std):
+            adv = mb["advantages"]
+            if cfg.normalize_advantage:
+                adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+            dist = self.actor.distribution(mb["actor_in"])
+            log_prob = dist.log_prob(mb["actions"]).sum(-1)
+            entropy = dist.entropy().sum(-1).mean()
+            with torch.no_grad():
+                kl = losses.gaussian_kl(mb["old_mu"], mb["old_std"], dist.mean, dist.stddev).item()
+            if cfg.schedule == "adaptive":
+                self.lr = losses.adaptive_lr(self.lr, kl, cfg.desired_kl)
+                for group in self.optimizer.param_groups:
+                    group["lr"] = self.lr
+            policy_loss = losses.ppo_policy_loss(log_prob, mb["log_prob"], adv, cfg.clip)
+            loss = policy_loss - cfg.entropy_coef * entropy
+            if not self.frozen_critic:
+                v = self.critic(mb["critic_in"])
+                v_loss = losses.value_loss(v, mb["values"], mb["returns"], cfg.clip if cfg.value_clip else None)
+                loss = loss + cfg.value_coef * v_loss
+                stats["value_loss"] += v_loss.item()
+            if not torch.isfinite(loss):
+                raise FloatingPointError("PPO loss")
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self._sync_grads()
+            nn.utils.clip_grad_norm_(self.params, cfg.max_grad_norm)
+            self.optimizer.step()
+            stats["policy_loss"] += policy_loss.item()
+            stats["entropy"] += entropy.item()
+            stats["kl"] += kl
+            n += 1
+        st.clear()
+        out = {k: v / max(n, 1) for k, v in stats.items()}
+        out.update(lr=self.lr, action_std=self.actor.std.mean().item())
+        return out
+
+    def _sync_grads(self) -> None:
+        """Data-parallel training: average gradients over ranks (no-op in one process)."""
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            from simreal.rl.distributed import all_reduce_grads
+
+            all_reduce_grads(self.params)
+
+    # ------------------------------------------------------------- checkpoints
+    def state_dict(self) -> dict:
+        return {"actor": self.actor.state_dict(), "critic": self.critic.state_dict(),
+                "optimizer": self.optimizer.state_dict(), "lr": self.lr}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.actor.load_state_dict(state["actor"])
+        self.critic.load_state_dict(state["critic"])
+        if "optimizer" in state:
+            self.optimizer.load_state_dict(state["optimizer"])
+        self.lr = state.get("lr", self.lr)

@@ -1,0 +1,133 @@
+"""Training configuration: dataclasses built by factories, YAML files and ``key=value``
+overrides. Every run writes its fully resolved config next to its checkpoints."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from simreal.rl.algorithms.ppo import PPOCfg
+from simreal.rl.algorithms.sac import SACCfg
+
+ALGOS = ("ppo", "sac", "dsac", "aacd", "distill")
+
+
+@dataclass
+class ModelCfg:
+    groups: list[str]  # observation groups this model reads, concatenated in this order
+    hidden: list[int] = field(default_factory=lambda: [256, 128, 64])
+    activation: str = "elu"
+    normalize: bool = True  # empirical normalizer inside the model (exported with it)
+    rnn: str | None = None  # "lstm" or "gru" for a recurrent actor (PPO)
+    init_std: float = 1.0  # PPO actor's initial action std
+
+
+@dataclass
+class AACDCfg:
+    """Asymmetric actor-critic distillation (TacSL): stage 2 trains a fresh student actor
+    on other observation groups with PPO, starting from the teacher's critic."""
+
+    teacher: str | None = None  # run directory of the stage-1 (privileged) teacher
+    freeze_critic: bool = False  # True: keep the teacher critic fixed; False: fine-tune it
+
+
+@dataclass
+class TrainCfg:
+    task: str
+    algo: str = "ppo"
+    num_envs: int = 1024
+    steps: int = 5_000_000  # total env steps (all envs together)
+    seed: int = 0
+    device: str = "cpu"
+    actor: ModelCfg = field(default_factory=lambda: ModelCfg(groups=["policy"]))
+    critic: ModelCfg = field(default_factory=lambda: ModelCfg(groups=["policy", "critic"]))
+    ppo: PPOCfg = field(default_factory=PPOCfg)
+    sac: SACCfg = field(default_factory=SACCfg)
+    aacd: AACDCfg = field(default_factory=AACDCfg)
+    env: dict = field(default_factory=dict)  # overrides of the task's EnvCfg fields (e.g. episode_length_s)
+    checkpoint_every: int = 50  # iterations between "latest" checkpoints
+    log_every_s: float = 5.0  # progress line period when not on a terminal
+
+
+def from_dict(cls, data: dict):
+    """Build dataclass ``cls`` from a (nested) dict, rejecting unknown keys by name."""
+    if not dataclasses.is_dataclass(cls):
+        return data
+    names = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = set(data) - set(names)
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} keys {sorted(unknown)}; valid keys: {sorted(names)}")
+    kwargs = {}
+    for key, value in data.items():
+        ftype = names[key].type
+        sub = _dataclass_of(ftype)
+        kwargs[key] = from_dict(sub, value) if sub is not None and isinstance(value, dict) else value
+    return cls(**kwargs)
+
+
+def _dataclass_of(type_name):
+    return {"ModelCfg": ModelCfg, "PPOCfg": PPOCfg, "SACCfg": SACCfg, "AACDCfg": AACDCfg}.get(
+        type_name if isinstance(type_name, str) else getattr(type_name, "__name__", "")
+    )
+
+
+def apply_overrides(cfg, overrides: list[str]):
+    """``["ppo.lr=3e-4", "actor.hidden=[128,128]"]`` -> a new config (values parsed as YAML)."""
+    data = dataclasses.asdict(cfg)
+    for item in overrides:
+        if "=" not in item:
+            raise ValueError(f"override {item!r} must look like key.sub=value")
+        path, raw = item.split("=", 1)
+        keys = path.split(".")
+        node = data
+        for k in keys[:-1]:
+            if not isinstance(node, dict) or k not in node:
+                raise ValueError(f"override {item!r}: no config section {k!r}")
+            node = node[k]
+        if keys[-1] not in node and keys[0] != "env":
+            raise ValueError(f"override {item!r}: no key {keys[-1]!r}; valid: {sorted(node)}")
+        node[keys[-1]] = yaml.safe_load(raw)
+    return from_dict(type(cfg), data)
+
+
+def load_yaml(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"config file {path} does not exist")
+    data = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"config file {path} must hold a mapping, got {type(data).__name__}")
+    return data
+
+
+def merge(base: dict, update: dict) -> dict:
+    out = dict(base)
+    for k, v in update.items():
+        out[k] = merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def save_yaml(cfg, path: Path) -> None:
+    path.write_text(yaml.safe_dump(dataclasses.asdict(cfg), sort_keys=False))
+
+
+def config_dir() -> Path:
+    """The repository's configs/ folder (YAML defaults per algorithm and task)."""
+    return Path(__file__).resolve().parents[2] / "configs"
+
+
+def default_cfg(task: str, algo: str, overrides: dict[str, Any] | None = None) -> TrainCfg:
+    """TrainCfg for ``task``/``algo``: built-in defaults, then configs/<algo>.yaml, then
+    configs/<algo>/<task>.yaml (each optional), then ``overrides``."""
+    if algo not in ALGOS:
+        raise ValueError(f"unknown algorithm {algo!r}; choose one of {list(ALGOS)}")
+    data = dataclasses.asdict(TrainCfg(task=task, algo=algo))
+    for path in (config_dir() / f"{algo}.yaml", config_dir() / algo / f"{task.replace(':', '_')}.yaml"):
+        if path.is_file():
+            data = merge(data, load_yaml(path))
+    data = merge(data, overrides or {})
+    return from_dict(TrainCfg, data)

@@ -1,0 +1,51 @@
+"""Build envs, models and algorithms from a TrainCfg."""
+
+from __future__ import annotations
+
+import torch
+
+from simreal.rl.algorithms.ppo import PPO
+from simreal.rl.algorithms.sac import SAC
+from simreal.rl.config import TrainCfg
+from simreal.rl.models.actor import GaussianActor, SquashedGaussianActor
+from simreal.rl.models.critic import GaussianQCritic, QCritic, ValueCritic
+
+
+def make_env_for(cfg: TrainCfg, num_envs: int | None = None, seed: int | None = None):
+    """A simreal task id, or ``gym:<id>`` for any Gymnasium environment."""
+    num_envs = num_envs or cfg.num_envs
+    seed = cfg.seed if seed is None else seed
+    if cfg.task.startswith("gym:"):
+        from simreal.envs.gym_adapter import GymVecEnv
+
+        return GymVecEnv(cfg.task[4:], num_envs=num_envs, seed=seed, device=cfg.device, **cfg.env)
+    from simreal.registry import make_env
+
+    backend = {"backend": "mujoco_warp"} if cfg.device.startswith("cuda") else {}
+    return make_env(cfg.task, num_envs=num_envs, seed=seed, device=cfg.device, **backend, **cfg.env)
+
+
+def action_bounds(env) -> tuple[torch.Tensor, torch.Tensor]:
+    if hasattr(env, "action_low"):
+        return env.action_low, env.action_high
+    clip = float(env.cfg.actions.clip)
+    ones = torch.ones(env.num_actions, device=env.device)
+    return -clip * ones, clip * ones
+
+
+def build_algorithm(cfg: TrainCfg, env, obs):
+    """The algorithm with fresh models for ``cfg.algo`` (AACD loads its teacher separately)."""
+    device, A = cfg.device, env.num_actions
+    a, c = cfg.actor, cfg.critic
+    if cfg.algo in ("ppo", "aacd", "distill"):
+        actor = GaussianActor(obs, a.groups, A, a.hidden, a.activation, a.init_std, a.normalize, a.rnn).to(device)
+        critic = ValueCritic(obs, c.groups, c.hidden, c.activation, c.normalize).to(device)
+        return PPO(actor, critic, cfg.ppo, env.num_envs, device, seed=cfg.seed)
+    if cfg.algo in ("sac", "dsac"):
+        low, high = action_bounds(env)
+        actor = SquashedGaussianActor(obs, a.groups, A, a.hidden, a.activation, a.normalize,
+                                      action_scale=(high - low) / 2, action_bias=(high + low) / 2).to(device)
+        critic_cls = GaussianQCritic if cfg.algo == "dsac" else QCritic
+        critics = [critic_cls(obs, c.groups, A, c.hidden, c.activation, c.normalize).to(device) for _ in range(2)]
+        return SAC(actor, *critics, cfg.sac, env.num_envs, device, seed=cfg.seed, distributional=cfg.algo == "dsac")
+    raise ValueError(f"unknown algorithm {cfg.algo!r}")
