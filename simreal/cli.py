@@ -10,7 +10,7 @@ import sys
 # Verb groups contributed by subpackages. Each module defines ``add_verbs(verbs, bench)``,
 # adding its verbs to ``verbs`` and its benchmarks to ``bench`` (both argparse
 # subparser collections); handlers import their heavy dependencies lazily.
-VERB_MODULES: tuple[str, ...] = ()
+VERB_MODULES: tuple[str, ...] = ("simreal.sensors.tactile.cli",)
 
 
 def _list_tasks(args) -> int:

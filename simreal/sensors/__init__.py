@@ -1,0 +1,1 @@
+"""Simulated sensors that sit on top of the batched physics state."""

@@ -1,0 +1,112 @@
+"""``simreal tactile calibrate|press`` and ``simreal bench tactile``."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+
+def _calibrate(args) -> int:
+    import numpy as np
+
+    from simreal.sensors.tactile.calibration import (
+        calibrate_default, default_calibration_path, fit_calibration, load_press_data, split_frames, taxim_data_path,
+    )
+    from simreal.sensors.tactile.sensors import get_sensor
+    from simreal.sensors.tactile.validate import compare_with_real
+
+    cfg = get_sensor(args.sensor)
+    out = args.out or default_calibration_path(cfg)
+    ball = args.ball_radius_mm or cfg.calib_ball_radius_mm
+    if args.data is None:
+        if cfg.calib_source is None:
+            raise ValueError(f"sensor {cfg.name!r} has no public ball-press frames; pass --data FRAMES.npz "
+                             "(taxim's dataPack.npz format) with --ball-radius-mm and --mm-per-px")
+        data_path, mm_per_px = taxim_data_path(cfg.calib_source), args.mm_per_px or cfg.calib_mm_per_px
+    else:
+        data_path, mm_per_px = args.data, args.mm_per_px or cfg.calib_mm_per_px
+    data = load_press_data(data_path)
+    fit, held = split_frames(len(data["imgs"]), args.holdout_every)
+    if args.data is None and args.out is None and args.holdout_every == 4 and args.ball_radius_mm is None:
+        calib = calibrate_default(cfg)
+    else:
+        calib = fit_calibration(data, ball, mm_per_px, frames=fit, blur_sigma_mm=cfg.blur_sigma_mm,
+                                meta={"sensor": cfg.name, "data": str(data_path), "fit_frames": fit.tolist(),
+                                      "held_out_frames": held.tolist()})
+        calib.save(out)
+    print(f"fitted {cfg.name} from {len(fit)} presses of {data_path} (ball radius {ball} mm, {mm_per_px} mm/px); "
+          f"wrote {out}", file=sys.stderr)
+    result = {"sensor": cfg.name, "calibration": str(out), "fit_frames": len(fit), "held_out_frames": len(held)}
+    if len(held):
+        val = compare_with_real(calib, data, held, ball, mm_per_px)
+        val.pop("rendered")
+        print(f"held-out presses: mean abs pixel error in contact {val['mae_in_contact']:.2f} "
+              f"(background alone {val['mae_background_only']:.2f}), contact radius error "
+              f"{val['radius_error_px']:.2f} px = {val['radius_error_mm']:.3f} mm", file=sys.stderr)
+        result.update({k: v for k, v in val.items() if k != "frames"})
+    print(json.dumps(result))
+    return 0
+
+
+def _press(args) -> int:
+    import numpy as np
+
+    from simreal.sensors.tactile.press import press, save_picture
+
+    size = [float(s) for s in str(args.size_mm).split(",")]
+    result = press(args.sensor, args.indenter, size, args.depth_mm, slide_mm=args.slide_mm, width=args.width,
+                   calibration=args.calibration)
+    np.savez_compressed(args.out, **result)
+    f = result["forces"]
+    print(f"wrote {args.out}: depth {result['depth_mm'].shape} max {result['depth_mm'].max():.3f} mm, "
+          f"rgb {result['rgb'].shape}, forces {f.shape}: normal {f[..., 0].sum():.3f} N, "
+          f"shear ({f[..., 1].sum():.3f}, {f[..., 2].sum():.3f}) N")
+    if args.png:
+        print(f"wrote {save_picture(result, args.png)}")
+    return 0
+
+
+def _bench(args) -> int:
+    from simreal.sensors.tactile.bench import bench_tactile
+
+    result = bench_tactile(args.sensor, args.num_envs, policy_width=args.policy_width, seconds=args.seconds,
+                           device=args.device, taxim=not args.no_taxim,
+                           progress=lambda msg: print(msg, file=sys.stderr, flush=True))
+    print(json.dumps(result))
+    return 0
+
+
+def add_verbs(verbs, bench) -> None:
+    tactile = verbs.add_parser("tactile", help="visuotactile sensors: calibrate shading, press an indenter")
+    sub = tactile.add_subparsers(dest="tactile", required=True, metavar="TACTILE")
+
+    p = sub.add_parser("calibrate", help="fit a sensor's shading table from real ball-press frames")
+    p.add_argument("--sensor", default="gelsight_r15")
+    p.add_argument("--data", help="ball-press frames (.npz like taxim's dataPack.npz); default: the sensor's taxim data")
+    p.add_argument("--ball-radius-mm", type=float, help="radius of the pressed ball (default: the sensor's data)")
+    p.add_argument("--mm-per-px", type=float, help="pixel size of the frames (default: the sensor's data)")
+    p.add_argument("--holdout-every", type=int, default=4, help="hold out every N-th frame for validation (0: none)")
+    p.add_argument("--out", help="calibration file (default: the sensor's cached default)")
+    p.set_defaults(func=_calibrate)
+
+    p = sub.add_parser("press", help="press an indenter into a sensor; write depth, RGB and forces")
+    p.add_argument("--sensor", default="gelsight_r15")
+    p.add_argument("--indenter", default="sphere", help="sphere | cylinder | box | path to a mesh file")
+    p.add_argument("--size-mm", default="4", help="sphere: diameter; cylinder: diameter[,length]; box: x[,y[,z]]; "
+                                                  "mesh: largest extent")
+    p.add_argument("--depth-mm", type=float, required=True)
+    p.add_argument("--slide-mm", type=float, default=0.0, help="tangential slide along the sensor's x axis")
+    p.add_argument("--width", type=int, help="image width in pixels (default: the sensor's native width)")
+    p.add_argument("--calibration", help="calibration file (default: the sensor's cached default)")
+    p.add_argument("--out", default="press.npz")
+    p.add_argument("--png", help="also write image, depth and force field side by side")
+    p.set_defaults(func=_press)
+
+    p = bench.add_parser("tactile", help="tactile RGB frames/s and taxel updates/s, against taxim's renderer")
+    p.add_argument("--sensor", default="gelsight_r15")
+    p.add_argument("--num-envs", type=int, default=256)
+    p.add_argument("--policy-width", type=int, default=80, help="policy image width (TacSL: 80x60)")
+    p.add_argument("--seconds", type=float, default=5.0, help="measuring time per figure")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--no-taxim", action="store_true", help="skip the taxim baseline")
+    p.set_defaults(func=_bench)
