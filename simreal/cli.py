@@ -7,10 +7,12 @@ import importlib
 import json
 import sys
 
+from simreal.errors import SimrealError
+
 # Verb groups contributed by subpackages. Each module defines ``add_verbs(verbs, bench)``,
 # adding its verbs to ``verbs`` and its benchmarks to ``bench`` (both argparse
 # subparser collections); handlers import their heavy dependencies lazily.
-VERB_MODULES: tuple[str, ...] = ("simreal.sensors.tactile.cli",)
+VERB_MODULES: tuple[str, ...] = ("simreal.rl.cli", "simreal.sensors.tactile.cli", "simreal.deploy.cli", "simreal.twin.cli")
 
 
 def _list_tasks(args) -> int:
@@ -107,7 +109,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (KeyError, ValueError, FileNotFoundError) as err:
+    except KeyboardInterrupt:
+        print(f"simreal {args.verb}: interrupted", file=sys.stderr)
+        return 130
+    except (KeyError, ValueError, FileNotFoundError, SimrealError) as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f"simreal {args.verb}: error: {message}", file=sys.stderr)
         return 2

@@ -12,7 +12,8 @@ from simreal.sim.render import BatchRenderer, tile
 
 
 def render_task(task: str, out: str, num_envs: int = 4, steps: int = 100, seed: int = 0, width: int = 480,
-                height: int = 360, policy: Callable[[object], torch.Tensor] | None = None) -> Path:
+                height: int = 360, policy: Callable[[object], torch.Tensor] | None = None,
+                env_overrides: dict | None = None) -> Path:
     """Render ``num_envs`` envs of ``task`` tiled in one picture.
 
     ``.png``: the first frame after reset. ``.mp4``: ``steps`` control steps at the
@@ -22,7 +23,7 @@ def render_task(task: str, out: str, num_envs: int = 4, steps: int = 100, seed: 
     if path.suffix.lower() not in (".png", ".mp4"):
         raise ValueError(f"--out must end in .png or .mp4, got {out!r}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    env = make_env(task, num_envs=num_envs, seed=seed)
+    env = make_env(task, num_envs=num_envs, seed=seed, **(env_overrides or {}))
     renderer = BatchRenderer(env.backend, width, height)
     ids = list(range(num_envs))
     try:

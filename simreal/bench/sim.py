@@ -49,9 +49,13 @@ def bench_sim(task: str, num_envs: int, seconds: float = 6.0, rounds: int = 3, b
         env.step(2.0 * torch.rand(num_envs, env.num_actions, generator=gen, device=env.device) - 1.0)
     env_rss_mb = _peak_rss_mb()  # before the baseline's copy of the simulation exists
     raw = make_backend(env.model, num_envs, backend=backend, device=device, nthread=nthread)
-    raw.reset(torch.arange(num_envs, device=raw.device), qpos=env.backend.qpos.clone(), qvel=env.backend.qvel.clone())
-    raw.ctrl[:] = env.backend.ctrl
-    raw.mocap_pos[:] = env.backend.mocap_pos
+
+    def sync_raw():  # the baseline starts each round from the env's current state and controls
+        raw.reset(torch.arange(num_envs, device=raw.device), qpos=env.backend.qpos.clone(), qvel=env.backend.qvel.clone())
+        raw.ctrl[:] = env.backend.ctrl
+        raw.mocap_pos[:] = env.backend.mocap_pos
+
+    sync_raw()
     decimation = env.cfg.decimation
 
     def env_step():
@@ -73,6 +77,7 @@ def bench_sim(task: str, num_envs: int, seconds: float = 6.0, rounds: int = 3, b
     env_rates, raw_rates = [], []
     for r in range(rounds):
         env_rates.append(_rate(timed(env_step), num_envs, seconds / 2))
+        sync_raw()
         raw_rates.append(_rate(timed(raw_step), num_envs, seconds / 2))
         if progress:
             progress(r + 1, rounds, env_rates[-1], raw_rates[-1])

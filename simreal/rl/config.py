@@ -65,8 +65,19 @@ def from_dict(cls, data: dict):
     for key, value in data.items():
         ftype = names[key].type
         sub = _dataclass_of(ftype)
-        kwargs[key] = from_dict(sub, value) if sub is not None and isinstance(value, dict) else value
+        if sub is not None and isinstance(value, dict):
+            value = from_dict(sub, value)
+        elif isinstance(value, str) and str(ftype).startswith("float"):
+            value = _float(value, key)  # YAML 1.1 reads "3e-4" as a string
+        kwargs[key] = value
     return cls(**kwargs)
+
+
+def _float(text: str, key: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"config key {key!r} needs a number, got {text!r}") from None
 
 
 def _dataclass_of(type_name):

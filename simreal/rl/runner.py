@@ -9,13 +9,15 @@ from pathlib import Path
 
 import torch
 
+from simreal.errors import SimrealError
+from simreal.rl import distributed
 from simreal.rl.checkpoint import checkpoint_path, load_checkpoint, restore, save_checkpoint
 from simreal.rl.config import TrainCfg, save_yaml
 from simreal.rl.factory import build_algorithm, make_env_for
 from simreal.rl.logger import TrainLogger
 
 
-class TrainingDiverged(RuntimeError):
+class TrainingDiverged(SimrealError):
     """A loss turned NaN/inf; the last good parameters were saved."""
 
 
@@ -24,7 +26,11 @@ class Runner:
 
     def __init__(self, cfg: TrainCfg, run_dir: str | Path | None = None, env=None, resume: bool = False,
                  log: bool = True, rank: int = 0):
-        torch.manual_seed(cfg.seed + rank)
+        torch.manual_seed(cfg.seed)  # same initial models on every rank; envs differ by seed
+        if cfg.algo == "aacd":
+            from simreal.rl.algorithms.aacd import align_with_teacher
+
+            cfg = align_with_teacher(cfg)
         self.cfg = cfg
         self.rank = rank
         self.env = env if env is not None else make_env_for(cfg, seed=cfg.seed + 1000 * rank)
@@ -46,6 +52,9 @@ class Runner:
             restore(self.algo, state, path)
             self.iteration, self.env_steps = state["iteration"], state["env_steps"]
             self.best_metric = state["metrics"].get("best_metric", -math.inf)
+        for module in (self.algo.actor, getattr(self.algo, "critic", None), getattr(self.algo, "critics", None)):
+            if module is not None:
+                distributed.broadcast_module(module)
         self.is_main = rank == 0
         if self.run_dir is not None and self.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import mujoco
 
+from simreal.errors import SimrealError
 from simreal.robots import RobotCfg, get_robot, resolve_mjcf
 
 EE_SITE = "ee"  # site at the robot's tool point, added to every scene
 
 
-class ModelError(RuntimeError):
+class ModelError(SimrealError):
     """An MJCF that MuJoCo could not load or compile."""
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from simreal.rl import losses
+from simreal.rl import distributed, losses
 from simreal.rl.storage.rollout import RolloutStorage
 
 
@@ -74,6 +74,7 @@ class PPO:
     # ------------------------------------------------------------- update
     def update(self, obs) -> dict:
         cfg, st = self.cfg, self.storage
+        self._sync_buffers()
         with torch.no_grad():
             last_values = self.critic(self.critic.inputs(obs))
             advantages, returns = losses.gae(st.rewards, st.values, st.dones, last_values, cfg.gamma, cfg.lam)
@@ -95,6 +96,7 @@ class PPO:
             entropy = dist.entropy().sum(-1).mean()
             with torch.no_grad():
                 kl = losses.gaussian_kl(mb["old_mu"], mb["old_std"], dist.mean, dist.stddev).item()
+                kl = distributed.mean_scalar(kl)  # every rank must pick the same learning rate
             if cfg.schedule == "adaptive":
                 self.lr = losses.adaptive_lr(self.lr, kl, cfg.desired_kl)
                 for group in self.optimizer.param_groups:
@@ -124,10 +126,11 @@ class PPO:
 
     def _sync_grads(self) -> None:
         """Data-parallel training: average gradients over ranks (no-op in one process)."""
-        if torch.distributed.is_available() and torch.distributed.is_initialized():
-            from simreal.rl.distributed import all_reduce_grads
+        distributed.all_reduce_grads(self.params)
 
-            all_reduce_grads(self.params)
+    def _sync_buffers(self) -> None:
+        distributed.average_buffers(self.actor)
+        distributed.average_buffers(self.critic)
 
     # ------------------------------------------------------------- checkpoints
     def state_dict(self) -> dict:

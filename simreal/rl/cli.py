@@ -1,0 +1,125 @@
+"""``simreal train / eval / play / plot`` and ``simreal bench learn``."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+
+def add_verbs(verbs, bench) -> None:
+    p = verbs.add_parser("train", help="train a policy (PPO, SAC, DSAC-T, AACD) on a task or gym:<id>")
+    p.add_argument("task", nargs="?", help="task id (simreal list-tasks) or gym:<Gymnasium id>; omit with --resume")
+    p.add_argument("--algo", default="ppo", choices=["ppo", "sac", "dsac", "aacd"])
+    p.add_argument("--num-envs", type=int)
+    p.add_argument("--steps", type=int, help="total env steps")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--run-dir", help="where checkpoints, config.yaml, metrics and TensorBoard logs go")
+    p.add_argument("--device", choices=["cpu", "cuda"], help="cuda uses the MuJoCo Warp backend")
+    p.add_argument("--config", help="YAML file merged over the defaults (configs/<algo>.yaml, configs/<algo>/<task>.yaml)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override, e.g. ppo.lr=3e-4 (repeatable)")
+    p.add_argument("--teacher", help="AACD: run directory of the privileged teacher")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its latest checkpoint")
+    p.set_defaults(func=_train)
+
+    p = verbs.add_parser("eval", help="evaluate a run; prints JSON with success_rate, mean_return, episodes")
+    p.add_argument("run_dir")
+    p.add_argument("--episodes", type=int, default=100)
+    p.add_argument("--checkpoint", default="best", choices=["best", "latest"])
+    p.add_argument("--seed", type=int, default=12345)
+    p.set_defaults(func=_eval)
+
+    p = verbs.add_parser("play", help="render a trained policy to an MP4")
+    p.add_argument("run_dir")
+    p.add_argument("--out", required=True)
+    p.add_argument("--num-envs", type=int, default=4)
+    p.add_argument("--steps", type=int, default=150)
+    p.add_argument("--checkpoint", default="best", choices=["best", "latest"])
+    p.set_defaults(func=_play)
+
+    p = verbs.add_parser("plot", help="learning curves of a run as PNG")
+    p.add_argument("run_dir")
+    p.add_argument("--out", help="PNG path (default RUN_DIR/learning_curves.png)")
+    p.set_defaults(func=_plot)
+
+    p = bench.add_parser("learn", help="wall-clock to a success threshold: simreal PPO vs rsl_rl PPO (and SB3)")
+    p.add_argument("--task", default="franka-reach")
+    p.add_argument("--threshold", type=float, default=0.95)
+    p.add_argument("--budget-s", type=float, default=600.0)
+    p.add_argument("--num-envs", type=int, default=512)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--against", default="rsl_rl", help="comma list of baselines: rsl_rl, sb3, none")
+    p.set_defaults(func=_bench_learn)
+
+
+def _train(args) -> int:
+    from simreal.rl import distributed
+    from simreal.rl.config import apply_overrides, default_cfg, from_dict, load_yaml, merge, TrainCfg
+    from simreal.rl.runner import Runner
+
+    if args.resume:
+        run_dir = Path(args.resume)
+        cfg = from_dict(TrainCfg, load_yaml(run_dir / "config.yaml"))
+        if args.steps:
+            cfg.steps = args.steps
+        resume = True
+    else:
+        if not args.task:
+            raise ValueError("give a TASK (see simreal list-tasks) or --resume RUN_DIR")
+        overrides = {k: v for k, v in {"num_envs": args.num_envs, "steps": args.steps, "seed": args.seed,
+                                       "device": args.device}.items() if v is not None}
+        if args.teacher:
+            overrides["aacd"] = {"teacher": args.teacher}
+        base = load_yaml(args.config) if args.config else {}
+        cfg = default_cfg(args.task, args.algo, merge(base, overrides))
+        cfg = apply_overrides(cfg, args.set)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        run_dir = Path(args.run_dir or f"runs/{cfg.task.replace(':', '_')}_{cfg.algo}_{stamp}")
+        resume = False
+    rank, world = distributed.init_from_env(cfg.device)
+    try:
+        runner = Runner(cfg, run_dir=run_dir, resume=resume, rank=rank)
+        if rank == 0:
+            print(f"run directory: {run_dir}  (world size {world})")
+        metrics = runner.train()
+    finally:
+        distributed.shutdown()
+    if rank == 0:
+        print(json.dumps({"run_dir": str(run_dir), **{k: v for k, v in metrics.items() if isinstance(v, (int, float))}}))
+    return 0
+
+
+def _eval(args) -> int:
+    from simreal.rl.evaluate import evaluate
+
+    print(json.dumps(evaluate(args.run_dir, episodes=args.episodes, seed=args.seed, which=args.checkpoint)))
+    return 0
+
+
+def _play(args) -> int:
+    from simreal.rl.evaluate import load_run, policy_fn
+    from simreal.view import render_task
+
+    cfg, _, algo = load_run(args.run_dir, args.checkpoint, num_envs=1)
+    if cfg.task.startswith("gym:"):
+        raise ValueError("play renders simreal tasks; for gym:<id> use Gymnasium's own render_mode")
+    out = render_task(cfg.task, args.out, num_envs=args.num_envs, steps=args.steps, seed=cfg.seed,
+                      policy=policy_fn(algo.actor), env_overrides=cfg.env)
+    print(f"wrote {out}")
+    return 0
+
+
+def _plot(args) -> int:
+    from simreal.rl.plot import plot_run
+
+    print(f"wrote {plot_run(args.run_dir, args.out)}")
+    return 0
+
+
+def _bench_learn(args) -> int:
+    from simreal.bench.learn import bench_learn
+
+    result = bench_learn(args.task, args.threshold, args.budget_s, args.num_envs, args.seed,
+                         [b for b in args.against.split(",") if b and b != "none"])
+    print(json.dumps(result))
+    return 0

@@ -1,0 +1,74 @@
+"""Evaluate a trained run: every env plays exactly one episode per round with the
+deterministic policy, so short (failed) episodes are not over-counted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from simreal.rl.checkpoint import CheckpointError, checkpoint_path, load_checkpoint, restore
+from simreal.rl.config import TrainCfg, from_dict, load_yaml
+from simreal.rl.factory import build_algorithm, make_env_for
+
+
+def load_run(run_dir: str | Path, which: str = "best", num_envs: int | None = None, seed: int | None = None):
+    """(cfg, env, algo) of a run directory, parameters restored from ``which`` checkpoint
+    ("best" falls back to "latest" when no best exists yet)."""
+    run_dir = Path(run_dir)
+    cfg_path = run_dir / "config.yaml"
+    if not cfg_path.is_file():
+        raise CheckpointError(f"{run_dir} is not a simreal run directory (no config.yaml)")
+    try:
+        cfg = from_dict(TrainCfg, load_yaml(cfg_path))
+    except (TypeError, ValueError) as err:
+        raise CheckpointError(f"{cfg_path} does not match this version of simreal's TrainCfg: {err}") from err
+    path = checkpoint_path(run_dir, which)
+    if which == "best" and not path.is_file():
+        path = checkpoint_path(run_dir, "latest")
+    state = load_checkpoint(path)
+    env = make_env_for(cfg, num_envs=num_envs, seed=seed)
+    algo = build_algorithm(cfg, env, env.get_observations())
+    restore(algo, state, path)
+    algo.actor.eval()  # freezes the normalizer
+    return cfg, env, algo
+
+
+def policy_fn(actor):
+    @torch.no_grad()
+    def act(obs):
+        return actor(actor.inputs(obs))
+
+    return act
+
+
+def evaluate(run_dir: str | Path, episodes: int = 100, num_envs: int | None = None, seed: int = 12345,
+             which: str = "best") -> dict:
+    per_round = min(episodes, num_envs or 512)
+    successes, returns = [], []
+    have_success = False
+    rnd = 0
+    while len(returns) < episodes:
+        cfg, env, algo = load_run(run_dir, which, num_envs=per_round, seed=seed + rnd)
+        act = policy_fn(algo.actor)
+        obs = env.get_observations()
+        ret = torch.zeros(per_round, device=env.device)
+        done_once = torch.zeros(per_round, dtype=torch.bool, device=env.device)
+        for _ in range(int(env.max_episode_length) + 1):
+            obs, rew, dones, extras = env.step(act(obs))
+            ret += torch.where(done_once, 0.0, rew)
+            first = dones & ~done_once
+            if first.any():
+                returns.extend(ret[first].tolist())
+                if "episode_success" in extras:
+                    have_success = True
+                    successes.extend(extras["episode_success"][first].float().tolist())
+                done_once |= first
+            if done_once.all():
+                break
+        rnd += 1
+    n = min(episodes, len(returns))
+    result = {"run_dir": str(run_dir), "task": cfg.task, "algo": cfg.algo, "episodes": n,
+              "mean_return": round(sum(returns[:n]) / n, 4),
+              "success_rate": round(sum(successes[:n]) / n, 4) if have_success else None}
+    return result

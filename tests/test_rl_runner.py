@@ -1,0 +1,161 @@
+"""Runner: checkpoints, resume, reproducibility, bad input, AACD, data-parallel."""
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+
+from simreal.rl.checkpoint import CheckpointError, checkpoint_path
+from simreal.rl.config import apply_overrides, default_cfg
+from simreal.rl.evaluate import evaluate, load_run
+from simreal.rl.runner import Runner, TrainingDiverged
+
+TINY = {"num_envs": 32, "steps": 32 * 24 * 2, "ppo": {"num_steps": 24}, "actor": {"groups": ["policy"], "hidden": [32, 32]},
+        "critic": {"groups": ["policy", "critic"], "hidden": [32, 32]}, "env": {"episode_length_s": 0.4}}
+
+
+def tiny_cfg(**extra):
+    merged = {**TINY, **extra}
+    return default_cfg("franka-reach", "ppo", merged)
+
+
+def _params(module):
+    return torch.cat([p.detach().reshape(-1) for p in module.parameters()])
+
+
+def test_save_load_round_trip_gives_identical_actions(tmp_path):
+    runner = Runner(tiny_cfg(), run_dir=tmp_path, log=False)
+    runner.train()
+    assert checkpoint_path(tmp_path).is_file() and (tmp_path / "config.yaml").is_file()
+    _, env, algo = load_run(tmp_path, "latest", num_envs=32)
+    obs = env.get_observations()
+    runner.algo.actor.eval()
+    with torch.no_grad():
+        expected = runner.algo.actor(runner.algo.actor.inputs(obs))
+        got = algo.actor(algo.actor.inputs(obs))
+    assert torch.equal(expected, got)
+
+
+def test_seeded_runs_reproduce():
+    a = Runner(tiny_cfg(seed=3), log=False)
+    a.train()
+    b = Runner(tiny_cfg(seed=3), log=False)
+    b.train()
+    c = Runner(tiny_cfg(seed=4), log=False)
+    c.train()
+    assert torch.equal(_params(a.algo.actor), _params(b.algo.actor))
+    assert not torch.equal(_params(a.algo.actor), _params(c.algo.actor))
+
+
+def test_resume_continues_from_the_checkpoint(tmp_path):
+    Runner(tiny_cfg(), run_dir=tmp_path, log=False).train()
+    cfg = tiny_cfg()
+    cfg.steps *= 2
+    resumed = Runner(cfg, run_dir=tmp_path, resume=True, log=False)
+    assert resumed.env_steps == 32 * 24 * 2 and resumed.iteration == 2
+    metrics = resumed.train()
+    assert metrics["iterations"] == 4
+
+
+def test_corrupt_checkpoint_says_so(tmp_path):
+    Runner(tiny_cfg(), run_dir=tmp_path, log=False).train()
+    checkpoint_path(tmp_path).write_bytes(b"not a checkpoint at all")
+    with pytest.raises(CheckpointError, match="corrupt"):
+        load_run(tmp_path, "latest")
+
+
+def test_incompatible_config_says_which(tmp_path):
+    Runner(tiny_cfg(), run_dir=tmp_path, log=False).train()
+    text = (tmp_path / "config.yaml").read_text().replace("- 32\n  - 32\n  activation", "- 64\n  - 64\n  activation", 1)
+    (tmp_path / "config.yaml").write_text(text)
+    with pytest.raises(CheckpointError, match="does not fit this configuration"):
+        load_run(tmp_path, "latest")
+    with pytest.raises(CheckpointError, match="not a simreal run directory"):
+        load_run(tmp_path / "nowhere")
+
+
+def test_nan_loss_stops_with_checkpoint_and_last_good_iteration(tmp_path):
+    cfg = tiny_cfg(steps=32 * 24 * 5)
+    runner = Runner(cfg, run_dir=tmp_path, log=False)
+    real_step = runner.env.step
+    calls = {"n": 0}
+
+    def poisoned_step(actions):
+        obs, rew, dones, extras = real_step(actions)
+        calls["n"] += 1
+        if calls["n"] > 24 * 2:  # the third rollout gets a NaN reward
+            rew = rew.clone()
+            rew[0] = float("nan")
+        return obs, rew, dones, extras
+
+    runner.env.step = poisoned_step
+    with pytest.raises(TrainingDiverged, match="Last good iteration: 2"):
+        runner.train()
+    state = torch.load(checkpoint_path(tmp_path), weights_only=False)
+    assert state["iteration"] == 2
+    assert all(torch.isfinite(v).all() for v in state["algo"]["actor"].values())
+
+
+def test_overrides_are_checked():
+    cfg = apply_overrides(tiny_cfg(), ["ppo.lr=3e-4", "actor.hidden=[16,16]"])
+    assert cfg.ppo.lr == 3e-4 and cfg.actor.hidden == [16, 16]
+    with pytest.raises(ValueError, match="no key 'lrr'"):
+        apply_overrides(cfg, ["ppo.lrr=1"])
+    with pytest.raises(ValueError, match="unknown algorithm"):
+        default_cfg("franka-reach", "trpo")
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+def test_aacd_starts_from_the_teacher_critic(tmp_path, freeze):
+    teacher_dir = tmp_path / "teacher"
+    Runner(tiny_cfg(), run_dir=teacher_dir, log=False).train()
+    best = checkpoint_path(teacher_dir, "best")  # AACD takes the teacher's best checkpoint when there is one
+    teacher_ckpt = best if best.is_file() else checkpoint_path(teacher_dir)
+    teacher_critic = torch.load(teacher_ckpt, weights_only=False)["algo"]["critic"]
+    student_cfg = default_cfg("franka-reach", "aacd", {**TINY, "aacd": {"teacher": str(teacher_dir), "freeze_critic": freeze},
+                                                       "actor": {"groups": ["policy"], "hidden": [16]}})
+    student = Runner(student_cfg, run_dir=tmp_path / "student", log=False)
+    for k, v in teacher_critic.items():  # loaded
+        assert torch.equal(student.algo.critic.state_dict()[k], v)
+    student.train()
+    after = student.algo.critic.state_dict()
+    unchanged = all(torch.equal(after[k], v) for k, v in teacher_critic.items())
+    assert unchanged == freeze
+
+
+def test_data_parallel_ranks_hold_identical_parameters(tmp_path):
+    script = tmp_path / "ddp.py"
+    script.write_text(textwrap.dedent(f"""
+        import torch, torch.distributed as dist
+        from simreal.rl import distributed
+        from simreal.rl.config import default_cfg
+        from simreal.rl.runner import Runner
+        rank, world = distributed.init_from_env("cpu")
+        cfg = default_cfg("franka-reach", "ppo", {TINY!r})
+        runner = Runner(cfg, run_dir={str(tmp_path / "run")!r}, rank=rank, log=False)
+        runner.train()
+        flat = torch.cat([p.detach().reshape(-1) for p in runner.algo.actor.parameters()] +
+                         [b.reshape(-1) for b in runner.algo.actor.buffers()])
+        gathered = [torch.zeros_like(flat) for _ in range(world)]
+        dist.all_gather(gathered, flat)
+        if rank == 0:
+            assert world == 2
+            assert torch.equal(gathered[0], gathered[1]), (gathered[0] - gathered[1]).abs().max()
+            assert not torch.equal(runner.env.get_observations()["policy"][0], torch.zeros(1))
+            print("IDENTICAL")
+        distributed.shutdown()
+    """))
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
+                           str(script)], capture_output=True, text=True, timeout=600,
+                          env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "IDENTICAL" in proc.stdout
+    assert (tmp_path / "run" / "checkpoints" / "latest.pt").is_file()
+
+
+def test_eval_json_fields(tmp_path):
+    Runner(tiny_cfg(), run_dir=tmp_path, log=False).train()
+    result = evaluate(tmp_path, episodes=40, which="latest")
+    assert result["episodes"] == 40 and 0.0 <= result["success_rate"] <= 1.0 and "mean_return" in result
