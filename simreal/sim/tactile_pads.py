@@ -1,0 +1,45 @@
+"""Gel pads on the Franka Panda's fingers, with compliant contact, for tactile sensing.
+
+The pad is ``assets/tactile/gel_pad.xml`` (project-made), attached to each finger body
+with MjSpec. Its compliant contact is MuJoCo's direct solref (-stiffness, -damping):
+MuJoCo's direct stiffness is per unit of effective mass, so the physical pad stiffness
+(N/mm; TacSL calibrated 200-300 and randomized over [150, 350]) is divided by a
+reference mass, the mass of the part the fingers hold.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mujoco
+
+from simreal.sim.scene import ModelError
+
+GEL_PAD_MJCF = Path(__file__).resolve().parents[2] / "assets" / "tactile" / "gel_pad.xml"
+PANDA_FINGERS = ("left_finger", "right_finger")  # Menagerie panda.xml
+
+
+def pad_solref(stiffness_n_per_mm: float, damping_n_s_per_m: float, ref_mass_kg: float) -> tuple[float, float]:
+    """MuJoCo direct solref (-k, -b) for a pad of physical stiffness and damping."""
+    if stiffness_n_per_mm <= 0 or damping_n_s_per_m < 0 or ref_mass_kg <= 0:
+        raise ValueError(f"pad stiffness and reference mass must be positive, damping >= 0; got "
+                         f"{stiffness_n_per_mm}, {damping_n_s_per_m}, {ref_mass_kg}")
+    return (-stiffness_n_per_mm * 1e3 / ref_mass_kg, -damping_n_s_per_m / ref_mass_kg)
+
+
+def add_gel_pads(spec: mujoco.MjSpec, fingers=PANDA_FINGERS, stiffness_n_per_mm: float = 250.0,
+                 damping_n_s_per_m: float = 10.0, ref_mass_kg: float = 0.05) -> list[str]:
+    """Attach a gel pad to each finger body of ``spec``; return the sensor site names
+    (``<finger>/sensor``) in finger order. Geoms are named ``<finger>/gel``."""
+    solref = pad_solref(stiffness_n_per_mm, damping_n_s_per_m, ref_mass_kg)
+    sites = []
+    for finger in fingers:
+        body = spec.body(finger)
+        if body is None:
+            raise ModelError(f"cannot attach a gel pad: the model has no body {finger!r}")
+        pad = mujoco.MjSpec.from_file(str(GEL_PAD_MJCF))
+        pad.geom("gel").solref = list(solref)
+        frame = body.add_frame()
+        frame.attach_body(pad.body("pad"), f"{finger}/", "")
+        sites.append(f"{finger}/sensor")
+    return sites
