@@ -1,0 +1,314 @@
+"""The policy node: an rclpy LifecycleNode over ``simreal.deploy.DeployController``.
+
+    simreal deploy BUNDLE [--ros-args --params-file configs/ros/policy_node.yaml]
+
+configure: load the bundle (parity check), wait for /joint_states and check it carries
+every joint the bundle needs; activate: soft start, then the policy on a timer at the
+bundle's control period; deactivate: stop commanding (the controller holds).
+Services ``~/estop`` (Trigger) and ``~/enable`` (SetBool); diagnostics on /diagnostics.
+With ``autostart`` (default) the node configures and activates itself and exits with
+status 2 when configuration fails; set it false under a lifecycle manager.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from geometry_msgs.msg import PoseStamped
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
+from rclpy.parameter import Parameter
+from rclpy.qos import qos_profile_sensor_data
+from builtin_interfaces.msg import Duration
+from sensor_msgs.msg import JointState
+from std_msgs.msg import Float64MultiArray
+from std_srvs.srv import SetBool, Trigger
+from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
+
+from simreal.deploy.controller import (ESTOP, RUNNING, ControllerCfg, DeployController, missing_joints,
+                                       missing_joints_message)
+from simreal.deploy.stats import LoopStats
+
+PARAMS = {
+    "bundle": "",
+    "control_period_s": 0.0,  # 0: the bundle's period
+    "soft_start_s": 2.0,
+    "stale_periods": 5.0,
+    "resume_s": 0.2,
+    "smoothing": 0.0,
+    "max_step_scale": 1.0,
+    "output": "position",  # "position": Float64MultiArray; "trajectory": JointTrajectory
+    "command_topic": "/forward_position_controller/commands",
+    "trajectory_topic": "/joint_trajectory_controller/joint_trajectory",
+    "joint_states_topic": "/joint_states",
+    "target_topic": "/target_pose",
+    "configure_timeout_s": 10.0,
+    "diagnostics_period_s": 1.0,
+    "autostart": True,
+    "stats_skip_s": 1.0,  # loop timing statistics start this long after activation
+    "stats_file": "",  # JSON written with the diagnostics and at exit (benchmarks, tests)
+}
+
+
+class PolicyNode(LifecycleNode):
+    def __init__(self, bundle: str | None = None):
+        super().__init__("simreal_policy")
+        for name, default in PARAMS.items():
+            self.declare_parameter(name, default)
+        if bundle:
+            self.set_parameters([Parameter("bundle", value=bundle)])
+        self.p = {name: self.get_parameter(name).value for name in PARAMS}
+        self.lock = threading.Lock()
+        self.controller: DeployController | None = None
+        self.loop: LoopStats | None = None
+        self.configure_error = ""
+        self._seen_names: tuple[str, ...] | None = None
+        self._loop_thread: threading.Thread | None = None
+        self._loop_stop = threading.Event()
+        self._diag_timer = None
+        self._stats_reset_at: float | None = None
+        self._io_group = MutuallyExclusiveCallbackGroup()
+        # inputs are listened to from the start, so configure can check the joint names
+        self.create_subscription(JointState, self.p["joint_states_topic"], self._on_joint_state,
+                                 qos_profile_sensor_data, callback_group=self._io_group)
+        self.create_subscription(PoseStamped, self.p["target_topic"], self._on_target, 10,
+                                 callback_group=self._io_group)
+        self.create_service(Trigger, "~/estop", self._on_estop)
+        self.create_service(SetBool, "~/enable", self._on_enable)
+        self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        if self.p["output"] == "trajectory":
+            self.cmd_pub = self.create_publisher(JointTrajectory, self.p["trajectory_topic"], 10)
+        elif self.p["output"] == "position":
+            self.cmd_pub = self.create_publisher(Float64MultiArray, self.p["command_topic"], 10)
+        else:
+            raise ValueError(f"parameter output must be 'position' or 'trajectory', got {self.p['output']!r}")
+
+    # ---------------------------------------------------------------- inputs
+    def _on_joint_state(self, msg: JointState) -> None:
+        now = time.monotonic()
+        with self.lock:
+            self._seen_names = tuple(msg.name)
+            if self.controller is not None:
+                self.controller.update_joint_state(msg.name, msg.position, msg.velocity, now)
+
+    def _on_target(self, msg: PoseStamped) -> None:
+        p = msg.pose.position
+        with self.lock:
+            if self.controller is not None:
+                self.controller.set_input("target", (p.x, p.y, p.z), time.monotonic())
+
+    # ---------------------------------------------------------------- lifecycle
+    def on_configure(self, state) -> TransitionCallbackReturn:
+        from simreal.export.bundle import BundleError, load_bundle
+
+        try:
+            bundle = load_bundle(self.p["bundle"])
+        except (BundleError, FileNotFoundError, ValueError) as err:
+            return self._fail(f"cannot load bundle: {err}")
+        spec = bundle.spec
+        deadline = time.monotonic() + self.p["configure_timeout_s"]
+        while time.monotonic() < deadline:  # joint states arrive on the executor's other thread
+            with self.lock:
+                names = self._seen_names
+            if names is not None and not missing_joints(spec, names):
+                break
+            time.sleep(0.02)
+        if names is None:
+            return self._fail(f"no message on {self.p['joint_states_topic']} within {self.p['configure_timeout_s']} s; "
+                              f"is the robot (or simreal sim-robot) running on this ROS_DOMAIN_ID?")
+        if missing_joints(spec, names):
+            return self._fail(missing_joints_message(spec, names))
+        cfg = ControllerCfg(soft_start_s=self.p["soft_start_s"], stale_periods=self.p["stale_periods"], resume_s=self.p["resume_s"],
+                            smoothing=self.p["smoothing"], max_step_scale=self.p["max_step_scale"],
+                            control_period_s=self.p["control_period_s"])
+        with self.lock:
+            self.bundle = bundle
+            self.controller = DeployController(spec, bundle.act, cfg)
+            self.loop = LoopStats(self.controller.period_s)
+        self.get_logger().info(f"configured: bundle {bundle.path} (parity max diff {bundle.parity_max_abs_diff:.2g}), "
+                               f"{spec.num_joints} joints, period {self.controller.period_s * 1e3:.1f} ms")
+        return TransitionCallbackReturn.SUCCESS
+
+    def _fail(self, message: str) -> TransitionCallbackReturn:
+        self.configure_error = message
+        self.get_logger().error(f"configure failed: {message}")
+        return TransitionCallbackReturn.FAILURE
+
+    def on_activate(self, state) -> TransitionCallbackReturn:
+        with self.lock:
+            self.controller.activate(time.monotonic())
+            self.loop.reset_timing()
+            self._stats_reset_at = time.monotonic() + self.p["stats_skip_s"]
+        if self._loop_thread is None:
+            self._loop_stop.clear()
+            self._loop_thread = threading.Thread(target=self._run_loop, name="policy_loop", daemon=True)
+            self._loop_thread.start()
+            self._diag_timer = self.create_timer(self.p["diagnostics_period_s"], self._publish_diagnostics,
+                                                 callback_group=self._io_group)
+        self.get_logger().info("activated: soft start to the default pose")
+        return super().on_activate(state)
+
+    def on_deactivate(self, state) -> TransitionCallbackReturn:
+        with self.lock:
+            self.controller.deactivate()
+        self.get_logger().info("deactivated: holding (no commands)")
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state) -> TransitionCallbackReturn:
+        self._stop_timers()
+        with self.lock:
+            self.controller = None
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state) -> TransitionCallbackReturn:
+        self._stop_timers()
+        self.write_stats()
+        return TransitionCallbackReturn.SUCCESS
+
+    def _stop_timers(self) -> None:
+        self._loop_stop.set()
+        if self._loop_thread is not None:
+            self._loop_thread.join(timeout=1.0)
+        if self._diag_timer is not None:
+            self.destroy_timer(self._diag_timer)
+        self._loop_thread = self._diag_timer = None
+
+    # ---------------------------------------------------------------- services
+    def _on_estop(self, request, response):
+        with self.lock:
+            if self.controller is not None:
+                self.controller.estop()
+        response.success = True
+        response.message = "e-stop: no commands until ~/enable true (which soft-starts)"
+        self.get_logger().warn(response.message)
+        return response
+
+    def _on_enable(self, request, response):
+        with self.lock:
+            if self.controller is None:
+                response.success, response.message = False, "not configured"
+                return response
+            if request.data:
+                self.controller.enable(time.monotonic())
+                response.message = "enabled: soft start"
+            else:
+                self.controller.estop()
+                response.message = "disabled: no commands"
+        response.success = True
+        return response
+
+    # ---------------------------------------------------------------- the loop
+    def _run_loop(self) -> None:
+        """Ticks on absolute deadlines (k * period from the start) in a thread of its own,
+        so executor load does not drift the period; a tick later than a whole period
+        re-aligns the schedule instead of bursting to catch up."""
+        period = self.controller.period_s
+        next_t = time.monotonic()
+        while not self._loop_stop.is_set() and rclpy.ok():
+            self._tick()
+            next_t += period
+            delay = next_t - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            elif -delay > period:
+                next_t = time.monotonic()
+
+    def _tick(self) -> None:
+        t0 = time.monotonic()
+        with self.lock:
+            c = self.controller
+            if c is None:
+                return
+            if self._stats_reset_at is not None and t0 >= self._stats_reset_at:
+                self.loop = LoopStats(c.period_s)  # forget start-up transients
+                c.inference_s.clear()
+                self._stats_reset_at = None
+            self.loop.tick(t0)
+            cmd = c.tick(t0)
+            self.loop.work_done(time.monotonic() - t0)
+        if cmd is not None:
+            self._publish(cmd, c)
+
+    def _publish(self, cmd, c: DeployController) -> None:
+        if self.p["output"] == "position":
+            self.cmd_pub.publish(Float64MultiArray(data=[float(x) for x in cmd]))
+        else:
+            ns = int(c.period_s * 1e9)
+            point = JointTrajectoryPoint(positions=[float(x) for x in cmd],
+                                         time_from_start=Duration(sec=ns // 10**9, nanosec=ns % 10**9))
+            self.cmd_pub.publish(JointTrajectory(joint_names=list(c.spec.joint_names), points=[point]))
+
+    def status(self) -> dict:
+        with self.lock:
+            if self.controller is None:
+                return {"state": "unconfigured", "configure_error": self.configure_error}
+            return {**self.controller.status(time.monotonic()), **self.loop.summary()}
+
+    def _publish_diagnostics(self) -> None:
+        s = self.status()
+        level = DiagnosticStatus.OK if s["state"] == RUNNING else DiagnosticStatus.WARN
+        if s["state"] in (ESTOP, "stale_hold"):
+            level = DiagnosticStatus.ERROR
+        values = [KeyValue(key=k, value=json.dumps(v) if not isinstance(v, str) else v) for k, v in s.items()]
+        status = DiagnosticStatus(level=level, name="simreal_policy: loop", hardware_id=self.get_name(),
+                                  message=s["state"], values=values)
+        msg = DiagnosticArray(status=[status])
+        msg.header.stamp = self.get_clock().now().to_msg()
+        self.diag_pub.publish(msg)
+        self.write_stats(s)
+
+    def write_stats(self, s: dict | None = None) -> None:
+        if self.p["stats_file"]:
+            s = s or self.status()
+            path = Path(self.p["stats_file"])
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(s))
+            tmp.replace(path)
+
+
+def main(bundle: str | None = None, args: list[str] | None = None) -> int:
+    rclpy.init(args=args)
+    node = PolicyNode(bundle)
+    executor = MultiThreadedExecutor(num_threads=3)
+    executor.add_node(node)
+    spin = threading.Thread(target=_spin, args=(executor,), daemon=True)
+    spin.start()
+    code = 0
+    try:
+        if node.p["autostart"]:
+            node.trigger_configure()
+            if node.controller is None:
+                print(f"simreal deploy: error: configure failed: {node.configure_error}", file=sys.stderr, flush=True)
+                code = 2
+            else:
+                node.trigger_activate()
+        while code == 0 and rclpy.ok() and spin.is_alive():
+            spin.join(timeout=0.2)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.write_stats()
+        node._stop_timers()
+        executor.shutdown(timeout_sec=2.0)
+        spin.join(timeout=2.0)
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return code
+
+
+def _spin(executor) -> None:
+    try:
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(main(args=sys.argv))

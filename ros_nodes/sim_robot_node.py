@@ -1,0 +1,157 @@
+"""A MuJoCo-simulated arm that speaks the topics of a ros2_control arm.
+
+    simreal sim-robot --robot franka_panda [--rate 500] [--ros-args --params-file configs/ros/sim_robot.yaml]
+
+Publishes ``/joint_states`` (arm and gripper joints, sensor_msgs/JointState) at ``rate``;
+follows ``std_msgs/Float64MultiArray`` on ``/forward_position_controller/commands``
+(arm joints in the robot's canonical order, as a forward position controller configured
+with those joints) and ``trajectory_msgs/JointTrajectory`` on
+``/joint_trajectory_controller/joint_trajectory`` (matched by joint name, last point) with
+the arm's own position servos. Simulated time follows wall time.
+Shows the tool pose on ``/sim_robot/ee_pose`` and moves a target marker to ``/target_pose``.
+Faults for tests: ``latency_s``, ``noise_std``, ``drop_prob``, ``shuffle_joints``,
+``omit_joint``, ``nan_after_s``.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import deque
+
+import numpy as np
+import rclpy
+from geometry_msgs.msg import PoseStamped
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from sensor_msgs.msg import JointState
+from std_msgs.msg import Float64MultiArray
+from trajectory_msgs.msg import JointTrajectory
+
+from simreal.sim.single_arm import SingleArm
+
+PARAMS = {
+    "robot": "franka_panda",
+    "rate": 500.0,  # Hz, joint state publishing and simulation pacing
+    "command_topic": "/forward_position_controller/commands",
+    "trajectory_topic": "/joint_trajectory_controller/joint_trajectory",
+    "joint_states_topic": "/joint_states",
+    "ee_pose_topic": "/sim_robot/ee_pose",
+    "target_topic": "/target_pose",
+    "initial_joint_pos": [0.0],  # [0.0] (one value): the robot's default pose
+    "latency_s": 0.0,  # commands take effect this much later
+    "noise_std": 0.0,  # Gaussian noise on published joint positions, rad
+    "drop_prob": 0.0,  # probability of not publishing a joint state
+    "shuffle_joints": False,  # publish joints in a random (fixed) order
+    "omit_joint": "",  # leave this joint out of /joint_states
+    "nan_after_s": -1.0,  # from this time on, publish NaN positions (negative: never)
+    "seed": 0,
+}
+
+
+class SimRobotNode(Node):
+    def __init__(self, overrides: dict | None = None):
+        params = [Parameter(k, value=v) for k, v in (overrides or {}).items()]
+        super().__init__("simreal_sim_robot", parameter_overrides=params)
+        for name, default in PARAMS.items():
+            self.declare_parameter(name, default)
+        self.p = {name: self.get_parameter(name).value for name in PARAMS}
+        init = list(self.p["initial_joint_pos"])
+        self.arm = SingleArm(self.p["robot"], initial_joint_pos=init if len(init) > 1 else None)
+        self.rng = np.random.default_rng(self.p["seed"])
+        names = list(self.arm.joint_names) + list(self.arm.robot.gripper_joint_names)
+        order = list(range(len(names)))
+        if self.p["shuffle_joints"]:
+            order = list(self.rng.permutation(len(names)))
+        if self.p["omit_joint"]:
+            order = [i for i in order if names[i] != self.p["omit_joint"]]
+        self.order = np.array(order)
+        self.wire_names = [names[i] for i in order]
+        self.pending: deque[tuple[float, np.ndarray]] = deque()
+        self.js_pub = self.create_publisher(JointState, self.p["joint_states_topic"], 10)
+        self.ee_pub = self.create_publisher(PoseStamped, self.p["ee_pose_topic"], 10)
+        self.create_subscription(Float64MultiArray, self.p["command_topic"], self._on_command, 10)
+        self.create_subscription(JointTrajectory, self.p["trajectory_topic"], self._on_trajectory, 10)
+        self.create_subscription(PoseStamped, self.p["target_topic"], self._on_target, 10)
+        self.commands_received = 0
+        self.t0 = time.monotonic()
+        self.period = 1.0 / self.p["rate"]
+        self.create_timer(self.period, self._tick)
+        self._ee_every = max(1, int(round(self.p["rate"] / 50)))  # tool pose at ~50 Hz
+        self._ticks = 0
+        self.get_logger().info(f"{self.p['robot']}: {len(self.wire_names)} joints on {self.p['joint_states_topic']} "
+                               f"at {self.p['rate']:.0f} Hz; commands on {self.p['command_topic']}")
+
+    def _queue(self, q: np.ndarray) -> None:
+        if q.shape != (len(self.arm.joint_names),) or not np.all(np.isfinite(q)):
+            self.get_logger().warn(f"ignoring command {q.tolist()}: need {len(self.arm.joint_names)} finite values",
+                                   throttle_duration_sec=1.0)
+            return
+        self.commands_received += 1
+        self.pending.append((time.monotonic() + self.p["latency_s"], q))
+
+    def _on_command(self, msg: Float64MultiArray) -> None:
+        self._queue(np.asarray(msg.data, dtype=np.float64))
+
+    def _on_trajectory(self, msg: JointTrajectory) -> None:
+        if not msg.points:
+            return
+        pos = dict(zip(msg.joint_names, msg.points[-1].positions))
+        current = self.arm.command()
+        self._queue(np.array([pos.get(j, current[i]) for i, j in enumerate(self.arm.joint_names)]))
+
+    def _on_target(self, msg: PoseStamped) -> None:
+        p = msg.pose.position
+        self.arm.set_marker((p.x, p.y, p.z))
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        while self.pending and self.pending[0][0] <= now:
+            self.arm.set_command(self.pending.popleft()[1])
+        # simulated time follows wall time (bounded catch-up after a stall)
+        behind = (now - self.t0) - self.arm.time
+        n = int(min(max(behind / self.arm.timestep, 0), 50))
+        if behind > 50 * self.arm.timestep:
+            self.t0 = now - self.arm.time - n * self.arm.timestep
+        self.arm.step(n)
+        self._ticks += 1
+        if self.p["drop_prob"] > 0 and self.rng.random() < self.p["drop_prob"]:
+            return
+        q = np.concatenate([self.arm.joint_pos, self.arm.gripper_pos])
+        v = np.concatenate([self.arm.joint_vel, np.zeros(len(self.arm.gripper_pos))])
+        e = np.concatenate([self.arm.joint_effort, np.zeros(len(self.arm.gripper_pos))])
+        if self.p["noise_std"] > 0:
+            q = q + self.p["noise_std"] * self.rng.standard_normal(q.shape)
+        if 0 <= self.p["nan_after_s"] <= now - self.t0:
+            q = np.full_like(q, np.nan)
+        msg = JointState(name=self.wire_names, position=q[self.order].tolist(), velocity=v[self.order].tolist(),
+                         effort=e[self.order].tolist())
+        msg.header.stamp = self.get_clock().now().to_msg()
+        self.js_pub.publish(msg)
+        if self._ticks % self._ee_every == 0:
+            pose = PoseStamped()
+            pose.header.stamp = msg.header.stamp
+            pose.header.frame_id = "world"
+            pose.pose.position.x, pose.pose.position.y, pose.pose.position.z = (float(x) for x in self.arm.ee_pos)
+            w, x, y, z = (float(c) for c in self.arm.ee_quat)
+            pose.pose.orientation.w, pose.pose.orientation.x = w, x
+            pose.pose.orientation.y, pose.pose.orientation.z = y, z
+            self.ee_pub.publish(pose)
+
+
+def main(overrides: dict | None = None, args: list[str] | None = None) -> int:
+    rclpy.init(args=args)
+    node = SimRobotNode(overrides)
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(args=sys.argv))

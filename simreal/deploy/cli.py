@@ -1,0 +1,151 @@
+"""``simreal export / import-rsl-rl / deploy-yaml / deploy / sim-robot / record / replay /
+deploy-demo`` and ``simreal bench deploy``. ROS verbs pass ``--ros-args ...`` through."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from simreal.errors import SimrealError
+
+
+def add_verbs(verbs, bench) -> None:
+    p = verbs.add_parser("export", help="write a deploy bundle from a simreal run directory")
+    p.add_argument("run_dir")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_export)
+
+    p = verbs.add_parser("import-rsl-rl", help="turn an rsl_rl runner checkpoint into a deploy bundle")
+    p.add_argument("checkpoint", help="model_*.pt written by rsl_rl's OnPolicyRunner")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--deploy-yaml", help="deploy.yaml describing the robot, observations and actions")
+    src.add_argument("--task", help="or: a simreal task id whose deploy.yaml is derived (simreal deploy-yaml)")
+    p.add_argument("--out", required=True, help="bundle directory to write")
+    p.add_argument("--activation", help="actor activation (default: params/agent.yaml beside the checkpoint, else elu)")
+    p.add_argument("--normalizer-eps", type=float, default=1e-2, help="rsl_rl EmpiricalNormalization eps")
+    p.set_defaults(func=_import_rsl_rl)
+
+    p = verbs.add_parser("deploy-yaml", help="write the deploy.yaml of a simreal task (for import-rsl-rl)")
+    p.add_argument("task")
+    p.add_argument("--out", required=True)
+    p.add_argument("--group", default="policy", help="observation group the policy reads")
+    p.set_defaults(func=_deploy_yaml)
+
+    p = verbs.add_parser("deploy", help="run a bundle as a ROS 2 lifecycle policy node")
+    p.add_argument("bundle")
+    _ros_args_option(p, "configs/ros/policy_node.yaml")
+    p.set_defaults(func=_deploy)
+
+    p = verbs.add_parser("sim-robot", help="a MuJoCo arm speaking ros2_control's topics")
+    p.add_argument("--robot", help="registered robot or menagerie:<dir>/<file>.xml (default franka_panda)")
+    p.add_argument("--rate", type=float, help="joint state rate and simulation pacing, Hz (default 500)")
+    _ros_args_option(p, "configs/ros/sim_robot.yaml")
+    p.set_defaults(func=_sim_robot)
+
+    p = verbs.add_parser("record", help="record the deployment topics to an MCAP file (rosbag2 format)")
+    p.add_argument("--out", required=True, help="FILE.mcap")
+    p.add_argument("--duration", type=float, default=0.0, help="seconds (0: until Ctrl-C)")
+    p.add_argument("--topic", action="append", default=[], metavar="NAME:pkg/msg/Type", help="extra topic")
+    _ros_args_option(p, "FILE.yaml")
+    p.set_defaults(func=_record)
+
+    p = verbs.add_parser("replay", help="feed a recording's commands into the simulator and compare joint states")
+    p.add_argument("recording", help="FILE.mcap from simreal record")
+    p.add_argument("--robot", default="franka_panda")
+    p.set_defaults(func=_replay)
+
+    p = verbs.add_parser("deploy-demo", help="sim-robot + policy node as processes, a sequence of targets, success rate")
+    p.add_argument("bundle")
+    p.add_argument("--targets", type=int, default=5)
+    p.add_argument("--seconds-per-target", type=float, default=4.0)
+    p.add_argument("--radius", type=float, default=0.03, help="success radius, m")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_deploy_demo)
+
+    p = bench.add_parser("deploy", help="ONNX Runtime inference latency and the policy loop's period error over DDS")
+    p.add_argument("bundle")
+    p.add_argument("--rates", default="100,500", help="policy loop rates to measure, Hz")
+    p.add_argument("--seconds", type=float, default=10.0, help="measuring time per rate")
+    p.add_argument("--iterations", type=int, default=5000, help="inference calls timed")
+    p.set_defaults(func=_bench_deploy)
+
+
+def _export(args) -> int:
+    raise SimrealError(
+        "simreal export RUN_DIR is wired up with simreal's own runner (issue 3); until then call "
+        "simreal.export.write_bundle(out_dir, policy, task_id, example_obs, provenance) or use "
+        "simreal import-rsl-rl CHECKPOINT --task TASK --out BUNDLE"
+    )
+
+
+def _import_rsl_rl(args) -> int:
+    from simreal.export.rsl_rl_import import import_rsl_rl
+
+    b = import_rsl_rl(args.checkpoint, args.out, deploy_yaml=args.deploy_yaml, task=args.task,
+                      activation=args.activation, eps=args.normalizer_eps)
+    print(f"wrote bundle {b.path}: {b.spec.obs_dim} observations -> {b.spec.num_actions} actions, "
+          f"parity max |diff| {b.parity_max_abs_diff:.2g}")
+    return 0
+
+
+def _deploy_yaml(args) -> int:
+    from simreal.deploy.from_task import deploy_spec_from_task
+
+    path = deploy_spec_from_task(args.task, group=args.group).save(args.out)
+    print(f"wrote {path}")
+    return 0
+
+
+def _ros_args_option(p, example: str) -> None:
+    p.add_argument("--ros-args", dest="ros_args", nargs=argparse.REMAINDER, default=None,
+                   help=f"everything after it goes to ROS, e.g. --ros-args --params-file {example} -p name:=value")
+
+
+def _ros_args(rest: list[str] | None) -> list[str]:
+    return ["simreal"] + (["--ros-args", *rest] if rest is not None else [])
+
+
+def _deploy(args) -> int:
+    from simreal.ros_nodes.policy_node import main
+
+    return main(args.bundle, _ros_args(args.ros_args))
+
+
+def _sim_robot(args) -> int:
+    from simreal.ros_nodes.sim_robot_node import main
+
+    overrides = {k: v for k, v in {"robot": args.robot, "rate": args.rate}.items() if v is not None}
+    return main(overrides, _ros_args(args.ros_args))
+
+
+def _record(args) -> int:
+    from simreal.ros_nodes.recorder import main
+
+    return main(args.out, duration=args.duration, extra_topics=args.topic, args=_ros_args(args.ros_args))
+
+
+def _replay(args) -> int:
+    from simreal.deploy.replay import replay
+
+    result = replay(args.recording, robot=args.robot)
+    print(f"replayed {result['commands']} commands over {result['duration_s']:.1f} s: joint position error "
+          f"RMS {result['rms_error_rad']:.4f} rad, max {result['max_error_rad']:.4f} rad")
+    print(json.dumps(result))
+    return 0
+
+
+def _deploy_demo(args) -> int:
+    from simreal.ros_nodes.demo import run_demo
+
+    result = run_demo(args.bundle, targets=args.targets, seconds_per_target=args.seconds_per_target,
+                      radius=args.radius, seed=args.seed)
+    print(json.dumps(result))
+    return 0 if result["success_rate"] is not None else 1
+
+
+def _bench_deploy(args) -> int:
+    from simreal.deploy.bench import bench_deploy
+
+    rates = [float(r) for r in args.rates.split(",") if r]
+    print(json.dumps(bench_deploy(args.bundle, rates=rates, seconds=args.seconds, iterations=args.iterations)))
+    return 0

@@ -1,0 +1,238 @@
+"""The deployment state machine, free of ROS: joint states and inputs in, joint position
+commands out, with soft start, watchdog, e-stop and the safety filter.
+
+States::
+
+    inactive --activate--> soft_start --(ramp done)--> running
+    soft_start/running --(joint states stale)--> stale_hold --(fresh again)--> soft_start (short
+        ramp from the measured pose to the held command, ``resume_s``)
+    any --estop--> estop --enable--> soft_start;   any --deactivate--> inactive
+
+``tick(now)`` returns the command to publish, or None for "publish nothing" (inactive,
+e-stop, stale inputs: a ros2_control position controller then holds its last command).
+Soft start ramps from the measured pose to the default pose, then the policy starts with
+its action target at the measured pose and a zero last action, as a training episode does.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from simreal.deploy.actions import ActionProcessor
+from simreal.deploy.observations import ObservationBuilder
+from simreal.deploy.safety import SafetyFilter
+from simreal.deploy.spec import DeploySpec
+from simreal.deploy.stats import percentiles_ms
+from simreal.deploy.watchdog import Watchdog
+from simreal.errors import SimrealError
+
+INACTIVE, SOFT_START, RUNNING, STALE_HOLD, ESTOP = "inactive", "soft_start", "running", "stale_hold", "estop"
+
+
+class MissingJointError(SimrealError):
+    pass
+
+
+@dataclass
+class ControllerCfg:
+    soft_start_s: float = 2.0  # ramp time from the measured pose to the default pose
+    stale_periods: float = 5.0  # joint states older than this many control periods are stale
+    resume_s: float = 0.2  # after stale inputs: ramp from the measured pose back to the held command
+    smoothing: float = 0.0  # exponential smoothing of commands, 0 = off
+    max_step_scale: float = 1.0  # multiplies the bundle's max_step_per_tick
+    control_period_s: float = 0.0  # 0: the bundle's period
+
+
+def missing_joints(spec: DeploySpec, names) -> list[str]:
+    have = set(names)
+    return [j for j in spec.joint_names if j not in have]
+
+
+def missing_joints_message(spec: DeploySpec, names) -> str:
+    missing = missing_joints(spec, names)
+    return (f"bundle expects joints {missing} but /joint_states has {list(names)}; "
+            f"missing joints: {', '.join(missing)}; check the robot's joint names")
+
+
+class DeployController:
+    """policy: callable (obs_dim,) float32 -> (num_actions,) float32."""
+
+    def __init__(self, spec: DeploySpec, policy, cfg: ControllerCfg | None = None):
+        self.spec = spec
+        self.policy = policy
+        self.cfg = cfg or ControllerCfg()
+        self.period_s = self.cfg.control_period_s or spec.control_period_s
+        self.obs_builder = ObservationBuilder(spec)
+        self.actions = ActionProcessor(spec)
+        limits = np.asarray(spec.joint_pos_limits, dtype=np.float64)
+        # per-tick bound follows the loop period actually run (velocity limit * period)
+        step = np.asarray(spec.max_step_per_tick) * (self.period_s / spec.control_period_s) * self.cfg.max_step_scale
+        self.safety = SafetyFilter(limits[:, 0], limits[:, 1], step, self.cfg.smoothing)
+        self.watchdog = Watchdog(self.cfg.stale_periods * self.period_s)
+        self.default = np.asarray(spec.default_joint_pos, dtype=np.float64)
+        n = spec.num_joints
+        self.joint_pos = np.full(n, np.nan)
+        self.joint_vel = np.zeros(n)
+        self.joint_stamp = None
+        self.inputs: dict[str, np.ndarray | None] = {name: None for name in spec.pose_inputs()}
+        self.last_action = np.zeros(spec.num_actions, dtype=np.float32)
+        self.state = INACTIVE
+        self._ramp_start = None
+        self._ramp_goal = self.default
+        self._ramp_s = self.cfg.soft_start_s
+        self._ramp_t0 = 0.0
+        self._index_cache: dict[tuple, np.ndarray] = {}
+        self.inference_s: deque[float] = deque(maxlen=20000)
+        self.counters = {"rejected_joint_states": 0, "stale_events": 0, "nonfinite_actions": 0, "commands": 0,
+                         "estops": 0}
+        self.last_reject_reason = ""
+        self.events: deque[str] = deque(maxlen=50)
+
+    # ------------------------------------------------------------- inputs
+    def _index(self, names) -> np.ndarray:
+        key = tuple(names)
+        idx = self._index_cache.get(key)
+        if idx is None:
+            missing = missing_joints(self.spec, names)
+            if missing:
+                raise MissingJointError(missing_joints_message(self.spec, names))
+            pos = {n: i for i, n in enumerate(names)}
+            idx = np.array([pos[j] for j in self.spec.joint_names], dtype=np.int64)
+            self._index_cache[key] = idx
+        return idx
+
+    def update_joint_state(self, names, positions, velocities, now: float) -> str | None:
+        """Map a JointState by name. Returns None if accepted, else why it was rejected
+        (a rejected message does not refresh the watchdog)."""
+        try:
+            idx = self._index(names)
+        except MissingJointError as err:
+            return self._reject(str(err))
+        positions = np.asarray(positions, dtype=np.float64)
+        velocities = np.asarray(velocities, dtype=np.float64)
+        if len(positions) != len(names):
+            return self._reject(f"JointState has {len(names)} names but {len(positions)} positions")
+        q = positions[idx]
+        if len(velocities) == len(names):
+            v = velocities[idx]
+        else:
+            v = np.zeros_like(q)  # no velocities on the wire; joint_vel terms then read zeros
+        if not (np.all(np.isfinite(q)) and np.all(np.isfinite(v))):
+            return self._reject("JointState contains NaN or inf for a bundle joint")
+        self.joint_pos, self.joint_vel, self.joint_stamp = q, v, now
+        self.watchdog.feed("joint_states", now)
+        return None
+
+    def _reject(self, reason: str) -> str:
+        self.counters["rejected_joint_states"] += 1
+        self.last_reject_reason = reason
+        return reason
+
+    def set_input(self, name: str, value, now: float) -> bool:
+        value = np.asarray(value, dtype=np.float64)
+        if name not in self.inputs or not np.all(np.isfinite(value)):
+            return False
+        self.inputs[name] = value
+        self.watchdog.feed(name, now)
+        return True
+
+    # ------------------------------------------------------------- transitions
+    def activate(self, now: float) -> None:
+        self._begin_soft_start(now)
+
+    def deactivate(self) -> None:
+        self._set(INACTIVE)
+
+    def estop(self) -> None:
+        self.counters["estops"] += 1
+        self._set(ESTOP)
+
+    def enable(self, now: float) -> None:
+        """Leave e-stop (or inactive) through the soft start."""
+        self._begin_soft_start(now)
+
+    def _set(self, state: str) -> None:
+        if state != self.state:
+            self.events.append(f"{self.state} -> {state}")
+        self.state = state
+
+    def _begin_soft_start(self, now: float, goal=None, duration: float | None = None) -> None:
+        self._ramp_start = self.joint_pos.copy()
+        self._ramp_goal = self.default if goal is None else np.asarray(goal, dtype=np.float64).copy()
+        self._ramp_s = self.cfg.soft_start_s if duration is None else duration
+        self._ramp_t0 = now
+        self.safety.reset(self._ramp_start)
+        self._set(SOFT_START)
+
+    def _start_policy(self) -> None:
+        self.actions.reset(self.joint_pos)
+        self.obs_builder.reset()
+        self.last_action = np.zeros(self.spec.num_actions, dtype=np.float32)
+        self._set(RUNNING)
+
+    # ------------------------------------------------------------- the loop
+    def tick(self, now: float) -> np.ndarray | None:
+        if self.state in (INACTIVE, ESTOP):
+            return None
+        if self.watchdog.stale(["joint_states"], now):
+            if self.state != STALE_HOLD:
+                self.counters["stale_events"] += 1
+                self._set(STALE_HOLD)
+            return None
+        if self.state == STALE_HOLD:
+            held = self.safety.last
+            self._begin_soft_start(now, goal=held, duration=self.cfg.resume_s)
+        if self.state == SOFT_START and not np.all(np.isfinite(self._ramp_start)):
+            self._begin_soft_start(now)  # activated before any joint state arrived
+        if self.state == SOFT_START:
+            cmd = self._soft_start_command(now)
+        else:
+            cmd = self._policy_command()
+        if cmd is not None:
+            self.counters["commands"] += 1
+        return cmd
+
+    def _soft_start_command(self, now: float) -> np.ndarray | None:
+        a = min(max((now - self._ramp_t0) / max(self._ramp_s, 1e-9), 0.0), 1.0)
+        s = a * a * (3.0 - 2.0 * a)  # smoothstep: zero velocity at both ends
+        cmd, _ = self.safety.filter(self._ramp_start + s * (self._ramp_goal - self._ramp_start))
+        if a >= 1.0 and cmd is not None and np.allclose(cmd, self._ramp_goal, rtol=0.0, atol=1e-9):
+            self._start_policy()  # the ramp is over and the step bound let the command arrive
+        return cmd
+
+    def _policy_command(self) -> np.ndarray | None:
+        if any(v is None for v in self.inputs.values()):
+            return None if self.safety.last is None else self.safety.last.copy()  # hold until a target arrives
+        obs = self.obs_builder.build(self.joint_pos, self.joint_vel, self.inputs, self.last_action)
+        t0 = time.perf_counter()
+        action = np.asarray(self.policy(obs), dtype=np.float32).reshape(-1)
+        self.inference_s.append(time.perf_counter() - t0)
+        if action.shape[0] != self.spec.num_actions or not np.all(np.isfinite(action)):
+            self.counters["nonfinite_actions"] += 1
+            return None if self.safety.last is None else self.safety.last.copy()
+        target = self.actions.process(action)
+        cmd, hits = self.safety.filter(target)
+        if hits:
+            self.actions.sync(cmd)
+        self.last_action = action
+        return cmd
+
+    # ------------------------------------------------------------- reporting
+    def observation_age(self, now: float) -> float:
+        return self.watchdog.age("joint_states", now)
+
+    def status(self, now: float) -> dict:
+        inf = percentiles_ms(self.inference_s)
+        return {
+            "state": self.state,
+            "observation_age_ms": self.observation_age(now) * 1e3,
+            "inference_p50_ms": inf["p50"],
+            "inference_p99_ms": inf["p99"],
+            "safety_interventions": dict(self.safety.counts),
+            **self.counters,
+            "last_reject_reason": self.last_reject_reason,
+        }

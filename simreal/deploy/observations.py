@@ -1,0 +1,63 @@
+"""Observation assembly on the robot: the same maths as the training env's policy group.
+
+float32 throughout, as the env computes it (``simreal.envs.env.ManipulationEnv._compute_obs``
+without noise): ``joint_pos_rel = float32(q) - float32(default)``, then ``* scale``.
+A parity test (tests/test_deploy_core.py) checks equality against the env on recorded states.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simreal.deploy.spec import DeploySpec
+
+
+class ObservationBuilder:
+    """Builds the policy input ``(obs_dim,)`` float32 from measured joints (canonical order),
+    pose inputs and the last action; keeps per-term history."""
+
+    def __init__(self, spec: DeploySpec):
+        self.spec = spec
+        self.default = np.asarray(spec.default_joint_pos, dtype=np.float64).astype(np.float32)
+        self.terms = spec.observations
+        self._scales = [np.float32(t.scale) for t in self.terms]
+        self._history: list[list[np.ndarray]] = [[] for _ in self.terms]
+
+    def reset(self) -> None:
+        """Forget history (the next value fills every slot), as at an episode start."""
+        self._history = [[] for _ in self.terms]
+
+    def _value(self, term, joint_pos, joint_vel, inputs, last_action) -> np.ndarray:
+        s = term.source
+        if s == "joint_pos_rel":
+            return np.asarray(joint_pos, dtype=np.float64).astype(np.float32) - self.default
+        if s == "joint_pos":
+            return np.asarray(joint_pos, dtype=np.float64).astype(np.float32)
+        if s == "joint_vel":
+            return np.asarray(joint_vel, dtype=np.float64).astype(np.float32)
+        if s == "last_action":
+            return np.asarray(last_action, dtype=np.float32)
+        if s == "pose_position":
+            if inputs.get(term.input) is None:
+                raise KeyError(f"observation term {term.name!r} needs pose input {term.input!r}, none received yet")
+            return np.asarray(inputs[term.input], dtype=np.float64).astype(np.float32)[:3]
+        raise ValueError(f"unknown observation source {s!r}")
+
+    def build(self, joint_pos, joint_vel, inputs: dict, last_action) -> np.ndarray:
+        """joint_pos, joint_vel: (num_joints,) canonical order; inputs: {"target": (3,)};
+        last_action: (num_actions,). Returns (obs_dim,) float32."""
+        parts = []
+        for i, term in enumerate(self.terms):
+            x = self._value(term, joint_pos, joint_vel, inputs, last_action)
+            if term.scale != 1.0:
+                x = x * self._scales[i]
+            if term.history > 1:
+                hist = self._history[i]
+                if not hist:
+                    hist.extend([x] * term.history)
+                else:
+                    hist.pop(0)
+                    hist.append(x)
+                x = np.concatenate(hist)
+            parts.append(x)
+        return np.concatenate(parts).astype(np.float32, copy=False)

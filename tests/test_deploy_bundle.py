@@ -1,0 +1,108 @@
+"""Bundles: write (ONNX with the normalizer inside, TorchScript, deploy.yaml, parity set),
+load with the parity check through ONNX Runtime, and refuse broken ones."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from simreal.deploy.spec import DeploySpec
+from simreal.export import BundleError, ParityError, load_bundle, write_bundle
+
+
+class _Normalized(torch.nn.Module):
+    """A policy with its normalizer inside, as simreal.rl's actors and rsl_rl's MLPModel."""
+
+    def __init__(self, obs_dim=24, num_actions=7):
+        super().__init__()
+        g = torch.Generator().manual_seed(0)
+        self.register_buffer("mean", torch.randn(obs_dim, generator=g))
+        self.register_buffer("std", torch.rand(obs_dim, generator=g) + 0.1)
+        with torch.random.fork_rng():
+            torch.manual_seed(0)
+            self.net = torch.nn.Sequential(torch.nn.Linear(obs_dim, 32), torch.nn.ELU(), torch.nn.Linear(32, num_actions))
+
+    def forward(self, obs):
+        return self.net(torch.clamp((obs - self.mean) / (self.std + 1e-2), -5, 5))
+
+
+@pytest.fixture(scope="module")
+def bundle_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bundle")
+    obs = torch.randn(64, 24) * 2
+    write_bundle(out, _Normalized(), "franka-reach", obs, provenance={"seed": 3, "training_steps": 1000})
+    return out
+
+
+def test_write_bundle_files_and_metadata(bundle_dir):
+    import onnx
+
+    assert {p.name for p in bundle_dir.iterdir()} >= {"policy.onnx", "policy.pt", "deploy.yaml", "parity.npz"}
+    spec = DeploySpec.load(bundle_dir / "deploy.yaml")
+    assert spec.provenance["task"] == "franka-reach" and spec.provenance["seed"] == 3
+    assert spec.provenance["training_steps"] == 1000 and "git_commit" in spec.provenance
+    meta = {p.key: p.value for p in onnx.load(str(bundle_dir / "policy.onnx")).metadata_props}
+    assert json.loads(meta["joint_names"]) == spec.joint_names
+    assert json.loads(meta["default_joint_pos"]) == spec.default_joint_pos
+    assert float(meta["action_scale"]) == spec.action.scale
+
+
+def test_loaded_bundle_matches_the_torch_policy(bundle_dir):
+    b = load_bundle(bundle_dir)
+    assert b.parity_max_abs_diff <= 1e-5
+    x = np.random.default_rng(1).standard_normal((10, 24)).astype(np.float32)
+    with torch.no_grad():
+        ref = _Normalized()(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(b.act(x), ref, atol=1e-5)
+    np.testing.assert_allclose(b.act(x[0]), ref[0], atol=1e-5)  # single observation
+    ts = torch.jit.load(str(bundle_dir / "policy.pt"))
+    np.testing.assert_allclose(ts(torch.from_numpy(x)).detach().numpy(), ref, atol=1e-5)
+
+
+def test_bundle_whose_parity_fails_is_refused(bundle_dir, tmp_path):
+    import shutil
+
+    bad = tmp_path / "bad"
+    shutil.copytree(bundle_dir, bad)
+    with np.load(bad / "parity.npz") as d:
+        obs, act = d["obs"], d["actions"].copy()
+    act[3, 2] += 1e-4
+    np.savez(bad / "parity.npz", obs=obs, actions=act)
+    with pytest.raises(ParityError, match="refused"):
+        load_bundle(bad)
+
+
+def test_bundle_with_mismatched_files_is_refused(bundle_dir, tmp_path):
+    import shutil
+
+    bad = tmp_path / "bad"
+    shutil.copytree(bundle_dir, bad)
+    d = yaml.safe_load((bad / "deploy.yaml").read_text())
+    d["joint_names"] = d["joint_names"][::-1]
+    (bad / "deploy.yaml").write_text(yaml.safe_dump(d))
+    with pytest.raises(BundleError, match="different exports"):
+        load_bundle(bad)
+    (bad / "policy.onnx").unlink()
+    with pytest.raises(BundleError, match="lacks"):
+        load_bundle(bad)
+
+
+def test_write_bundle_rejects_wrong_shapes(tmp_path):
+    with pytest.raises(BundleError, match=r"\[N, 24\]"):
+        write_bundle(tmp_path / "b", _Normalized(), "franka-reach", torch.zeros(4, 20))
+    with pytest.raises(BundleError, match=r"expected \[N, 7\]"):
+        write_bundle(tmp_path / "b", _Normalized(num_actions=6), "franka-reach", torch.zeros(4, 24))
+
+
+def test_lost_normalizer_is_caught(tmp_path):
+    """A policy exported without its normalizer disagrees with the recorded training actions."""
+    b = write_bundle(tmp_path / "ok", _Normalized(), "franka-reach", torch.randn(32, 24))
+    stripped = _Normalized()
+    stripped.mean.zero_()
+    stripped.std.fill_(1.0)
+    other = write_bundle(tmp_path / "stripped", stripped, "franka-reach", torch.randn(32, 24))
+    (tmp_path / "stripped" / "parity.npz").write_bytes((b.path / "parity.npz").read_bytes())
+    with pytest.raises(ParityError):
+        load_bundle(other.path)
