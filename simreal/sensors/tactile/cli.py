@@ -70,7 +70,7 @@ def _bench(args) -> int:
     from simreal.sensors.tactile.bench import bench_tactile
 
     result = bench_tactile(args.sensor, args.num_envs, policy_width=args.policy_width, seconds=args.seconds,
-                           device=args.device, taxim=not args.no_taxim,
+                           device=args.device, taxim=not args.no_taxim, threads=args.threads,
                            progress=lambda msg: print(msg, file=sys.stderr, flush=True))
     print(json.dumps(result))
     return 0
@@ -109,4 +109,5 @@ def add_verbs(verbs, bench) -> None:
     p.add_argument("--seconds", type=float, default=5.0, help="measuring time per figure")
     p.add_argument("--device", default="cpu")
     p.add_argument("--no-taxim", action="store_true", help="skip the taxim baseline")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     p.set_defaults(func=_bench)

@@ -34,8 +34,16 @@ class TactileSensorArray:
         gel_w, gel_h = self.cfg.gel_width_mm * 1e-3, self.cfg.gel_height_mm * 1e-3
         self.pixels = gel_grid(self.width, self.height, gel_w, gel_h, device=device)
         self.taxels = gel_grid(self.cfg.taxel_cols, self.cfg.taxel_rows, gel_w, gel_h, device=device)
-        self.shader = Shader(get_calibration(self.cfg, calibration), self.width, self.height, self.mm_per_px, device)
+        self._calibration, self._shader = calibration, None
         self.augment = TactileAugment(augment, num_sensors, generator, device) if augment else None
+
+    @property
+    def shader(self) -> Shader:
+        """Built on first use: depth and forces need no calibration."""
+        if self._shader is None:
+            calib = get_calibration(self.cfg, self._calibration)
+            self._shader = Shader(calib, self.width, self.height, self.mm_per_px, self.device)
+        return self._shader
 
     def geometry(self, sdfs: list[Sdf], sensor_pos, sensor_rot, obj_pos, obj_rot) -> ContactGeometry:
         """sensor_pos (B, 3), sensor_rot (B, 3, 3); obj_pos (B, K, 3), obj_rot (B, K, 3, 3), world frame."""

@@ -82,7 +82,8 @@ class Shader:
         self.basis = position_basis(width, height, device)
         self.blur_px = calib.blur_sigma_mm / mm_per_px
         self.halo = (int(math.ceil(3 * self.blur_px)) if self.blur_px >= 0.3 else 0) + 1
-        self.tile = 32 if min(width, height) >= 256 else 16
+        # tiles follow the contact at full resolution; a small image is one tile
+        self.tile = 32 if width * height > 160 * 120 else max(width, height)
         if self.halo > self.tile:
             raise ValueError(f"blur of {self.blur_px:.1f} px reaches past a {self.tile}-px tile; lower blur_sigma_mm")
         self._mag2_eps = math.tan(SLOPE_EPS_RAD) ** 2

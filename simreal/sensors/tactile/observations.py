@@ -1,0 +1,106 @@
+"""Tactile observation terms for the env layer: ``term(env, **params) -> (num_envs, dim)``.
+
+Sensors are sites on the robot (e.g. the gel pads' ``left_finger/sensor`` sites, see
+:mod:`simreal.sim.tactile_pads`); the touched objects are bodies with a shape (an
+:class:`Sdf` in the body's frame). Each env's S sensors are rendered as one batch of
+num_envs * S sensors. Slip velocities for the shear forces come from the change of the
+sensor and object positions over one control step (translation only).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from simreal.sensors.tactile.augment import AugmentCfg
+from simreal.sensors.tactile.sdf import Sdf
+from simreal.sensors.tactile.sensor import TactileSensorArray
+
+
+def quat_to_rotmat(q: torch.Tensor) -> torch.Tensor:
+    """(..., 4) unit quaternions (w, x, y, z), MuJoCo's order -> (..., 3, 3)."""
+    w, x, y, z = q.unbind(-1)
+    return torch.stack([
+        1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w),
+        2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w),
+        2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y),
+    ], dim=-1).reshape(*q.shape[:-1], 3, 3)
+
+
+class _EnvTactile:
+    """What one tactile configuration keeps on an env between steps."""
+
+    def __init__(self, env, sensor: str, sites, objects: dict[str, Sdf], width: int, difference: bool,
+                 augment: AugmentCfg | None, calibration):
+        m = env.model
+        self.site_ids = torch.tensor([m.site(s).id for s in sites], device=env.device)
+        self.body_ids = torch.tensor([m.body(b).id for b in objects], device=env.device)
+        self.sdfs = [sdf.to(env.device) for sdf in objects.values()]
+        self.array = TactileSensorArray(sensor, env.num_envs * len(sites), width=width, calibration=calibration,
+                                        augment=augment, difference=difference, device=env.device,
+                                        generator=getattr(env, "rng", None))
+        self.prev_rel: torch.Tensor | None = None  # (num_envs*S, K, 3) object minus sensor position
+        self.step = -1
+
+    def geometry(self, env):
+        S, K = len(self.site_ids), len(self.body_ids)
+        N = env.num_envs
+        spos = env.backend.site_xpos.index_select(1, self.site_ids).float().reshape(N * S, 3)
+        srot = env.backend.site_xmat.index_select(1, self.site_ids).float().reshape(N * S, 3, 3)
+        opos = env.backend.xpos.index_select(1, self.body_ids).float()
+        orot = quat_to_rotmat(env.backend.xquat.index_select(1, self.body_ids).float())
+        opos = opos.unsqueeze(1).expand(N, S, K, 3).reshape(N * S, K, 3)
+        orot = orot.unsqueeze(1).expand(N, S, K, 3, 3).reshape(N * S, K, 3, 3)
+        return self.array.geometry(self.sdfs, spos, srot, opos, orot), spos, srot, opos
+
+    def slip(self, env, spos, srot, opos) -> torch.Tensor:
+        """(num_envs*S, 3) velocity of the gel relative to the nearest object, sensor frame."""
+        rel = opos - spos.unsqueeze(1)
+        if self.prev_rel is None or self.prev_rel.shape != rel.shape:
+            self.prev_rel = rel.clone()
+        v_obj = (rel - self.prev_rel)[:, 0] / env.step_dt  # object relative to sensor, world frame
+        self.prev_rel = rel.clone()
+        return -(v_obj.unsqueeze(1) @ srot).squeeze(1)
+
+
+def _state(env, key, **kwargs) -> _EnvTactile:
+    store = env.__dict__.setdefault("_tactile", {})
+    if key not in store:
+        store[key] = _EnvTactile(env, **kwargs)
+    return store[key]
+
+
+def tactile_rgb(env, sensor: str, sites: tuple[str, ...], objects: dict[str, Sdf], width: int = 80,
+                difference: bool = False, augment: AugmentCfg | None = None, calibration=None) -> torch.Tensor:
+    """(num_envs, S*H*W*3) tactile images of the S sensors, scaled to [0, 1] (or signed
+    difference from the no-contact frame over 255)."""
+    st = _state(env, ("rgb", sensor, tuple(sites), tuple(objects), width, difference), sensor=sensor, sites=sites,
+                objects=objects, width=width, difference=difference, augment=augment, calibration=calibration)
+    geom, *_ = st.geometry(env)
+    img = st.array.rgb(st.array.depth(geom)) / 255.0
+    return img.reshape(env.num_envs, -1)
+
+
+def tactile_depth(env, sensor: str, sites: tuple[str, ...], objects: dict[str, Sdf], width: int = 80) -> torch.Tensor:
+    """(num_envs, S*H*W) penetration depth maps in mm."""
+    st = _state(env, ("depth", sensor, tuple(sites), tuple(objects), width), sensor=sensor, sites=sites,
+                objects=objects, width=width, difference=False, augment=None, calibration=None)
+    geom, *_ = st.geometry(env)
+    return st.array.depth(geom).reshape(env.num_envs, -1)
+
+
+def tactile_forces(env, sensor: str, sites: tuple[str, ...], objects: dict[str, Sdf]) -> torch.Tensor:
+    """(num_envs, S*rows*cols*3) force fields [normal, shear x, shear y] in N, sensor frames."""
+    st = _state(env, ("forces", sensor, tuple(sites), tuple(objects)), sensor=sensor, sites=sites, objects=objects,
+                width=8, difference=False, augment=None, calibration=None)
+    geom, spos, srot, opos = st.geometry(env)
+    return st.array.forces(geom, st.slip(env, spos, srot, opos)).reshape(env.num_envs, -1)
+
+
+def reset_tactile(env, env_ids: torch.Tensor) -> None:
+    """Reset event: new per-episode augmentation and no slip history for ``env_ids``."""
+    for st in env.__dict__.get("_tactile", {}).values():
+        S = len(st.site_ids)
+        ids = (env_ids.unsqueeze(1) * S + torch.arange(S, device=env_ids.device)).reshape(-1)
+        st.array.reset(ids)
+        if st.prev_rel is not None:
+            st.prev_rel = None  # re-seeded at the next step (one step without shear)
