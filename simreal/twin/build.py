@@ -1,0 +1,150 @@
+"""``build_twin``: the whole pipeline from an input path to a twin directory.
+
+inputs -> cleaning -> structure -> collision (CoACD) -> proposals + critic per part
+(from the base outward, every joint in one run) -> inertia -> URDF + MJCF + report.json.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from simreal.twin.cleaning import clean_parts
+from simreal.twin.collision import part_pieces
+from simreal.twin.critic import choose
+from simreal.twin.graph import build_structure
+from simreal.twin.inertia import DEFAULT_DENSITY, mass_properties
+from simreal.twin.inputs import load_parts, safe_name
+from simreal.twin.links import PALETTE, Articulation, Joint, Link
+from simreal.twin.proposals import PartContext, get_proposer
+from simreal.twin.report import build_report
+from simreal.twin.writers import write_meshes, write_mjcf, write_urdf
+
+
+def load_hints(path) -> dict:
+    """Hints file (JSON): {"base": "body", "parts": {"drawer_0": {"type": "drawer"}, ...}}."""
+    if path is None:
+        return {}
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"hints file {path} does not exist")
+    try:
+        hints = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"hints file {path} is not valid JSON ({err}); expected "
+                         '{"base": PART, "parts": {PART: {"type": "drawer|door|knob|fixed|..."}}}') from err
+    if not isinstance(hints, dict) or not isinstance(hints.get("parts", {}), dict):
+        raise ValueError(f"hints file {path}: expected an object with optional keys 'base' and 'parts' (an object)")
+    return hints
+
+
+def _subtree(parent: dict[int, int], root: int) -> list[int]:
+    out, stack = [], [root]
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        stack.extend(c for c, p in parent.items() if p == node)
+    return out
+
+
+def build_twin(input_path, out_dir, name: str | None = None, units: str | None = None, up: str | None = None,
+               hints=None, proposer: str = "geometric", density: float = DEFAULT_DENSITY, progress: bool = True) -> dict:
+    """Build a twin of ``input_path`` into ``out_dir``; returns the report (also written as report.json)."""
+    from simreal.sim.articulation import CollisionSweeper
+
+    t0 = time.perf_counter()
+    timings = {}
+    out = Path(out_dir)
+    name = safe_name(name or Path(input_path).stem)
+    hint_data = hints if isinstance(hints, dict) else load_hints(hints)
+    propose = get_proposer(proposer)
+    bar = lambda it, desc, total=None: tqdm(it, desc=desc, total=total, disable=not progress, leave=False)  # noqa: E731
+
+    meshes, notes = load_parts(input_path, units=units, up=up)
+    unknown = set(hint_data.get("parts", {})) - set(meshes)
+    if unknown:
+        raise ValueError(f"hints name parts {sorted(unknown)} that are not in the input; parts are {sorted(meshes)}")
+    timings["load"] = time.perf_counter() - t0
+    parts, clean_notes = clean_parts(dict(bar(meshes.items(), "clean", len(meshes))))
+    notes += clean_notes
+    structure, graph_notes = build_structure(parts, hint_data.get("base"))
+    notes += graph_notes
+    timings["clean_graph"] = time.perf_counter() - t0 - timings["load"]
+
+    t1 = time.perf_counter()
+    pieces, methods = [], []
+    for part in bar(parts, "collision"):
+        p, m = part_pieces(part, structure.frame)
+        pieces.append(p)
+        methods.append(m)
+    timings["collision"] = time.perf_counter() - t1
+
+    t1 = time.perf_counter()
+    sweeper = CollisionSweeper(pieces)
+    verdicts = {}
+    for child in bar([i for i in structure.order if i != structure.base], "joints (propose + critic)"):
+        par = structure.parent[child]
+        moving = _subtree(structure.parent, child)
+        if child in structure.floating:
+            proposals = [p for p in propose(_context(parts, structure, child, par, {"type": "fixed"}))]
+        else:
+            hint = hint_data.get("parts", {}).get(parts[child].name, {})
+            proposals = propose(_context(parts, structure, child, par, hint))
+        verdicts[child] = choose(sweeper, moving, proposals)
+        if child in structure.floating:
+            verdicts[child].checks.update({"floating_part": True, "confidence": 0.2})
+    timings["joints"] = time.perf_counter() - t1
+
+    t1 = time.perf_counter()
+    art = _articulation(name, parts, pieces, structure, verdicts, density)
+    out.mkdir(parents=True, exist_ok=True)
+    files = write_meshes(art, out)
+    write_urdf(art, files, out / f"{name}.urdf")
+    write_mjcf(art, files, out / f"{name}.xml")
+    timings["write"] = time.perf_counter() - t1
+    timings["total"] = time.perf_counter() - t0
+    report = build_report(name, input_path, parts, structure, pieces, methods, art, verdicts, notes, timings)
+    text = json.dumps(report, indent=2, default=_plain)
+    (out / "report.json").write_text(text)
+    return json.loads(text)
+
+
+def _plain(value):
+    """JSON for numpy scalars and arrays."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def _context(parts, structure, child, par, hint) -> PartContext:
+    return PartContext(parts[child], parts[par], structure.frame, structure.contact[(child, par)],
+                       par == structure.base, structure.tol, hint)
+
+
+def _articulation(name, parts, pieces, structure, verdicts, density) -> Articulation:
+    links, joints = [], []
+    for k, i in enumerate(structure.order):
+        part = parts[i]
+        verdict = verdicts.get(i)
+        if verdict is None or verdict.proposal.type == "fixed":
+            origin = np.zeros(3) if i == structure.base else part.mesh.bounds.mean(axis=0)
+        else:
+            origin = np.asarray(verdict.proposal.origin, dtype=np.float64)
+        mass, com, inertia, _ = mass_properties(part, pieces[i], density)
+        visual = part.mesh.copy()
+        visual.apply_translation(-origin)
+        links.append(Link(part.name, origin, visual, pieces[i], mass, com, inertia, PALETTE[k % len(PALETTE)]))
+        if verdict is not None:
+            p = verdict.proposal
+            axis = np.asarray(p.axis, dtype=np.float64)
+            axis = axis / np.linalg.norm(axis)
+            axis[np.abs(axis) < 1e-9] = 0.0
+            joints.append(Joint(f"{part.name}_joint", p.type, parts[structure.parent[i]].name, part.name, axis,
+                                verdict.limits, float(verdict.checks.get("confidence", 0.5))))
+    return Articulation(name, links, joints)

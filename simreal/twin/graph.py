@@ -1,0 +1,117 @@
+"""Structure: the object's frame, the part contact graph, the base and a kinematic tree.
+
+Contacts come from distances between surface samples of the parts (KD-trees), with a
+tolerance that scales with the object (gaps of a few mm between a door and its frame are
+contact). The base touches the ground and is the largest such part; every other part
+hangs from the neighbour closest to the base with the largest contact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.spatial import ConvexHull, cKDTree
+
+from simreal.twin.cleaning import Part
+
+
+@dataclass
+class Structure:
+    frame: np.ndarray  # (3, 3) object axes as columns (third = world z)
+    diag: float  # object bounding-box diagonal, m
+    tol: float  # contact distance, m
+    base: int
+    parent: dict[int, int]  # child index -> parent index
+    contact: dict[tuple[int, int], np.ndarray]  # (child, parent) -> child samples touching the parent
+    floating: set[int] = field(default_factory=set)  # children attached to their nearest part: fixed joint
+    order: list[int] = field(default_factory=list)  # parts from the base outward
+
+
+def object_frame(points: np.ndarray) -> np.ndarray:
+    """Axes of the smallest-area rectangle around the points seen from above, plus z."""
+    xy = points[:, :2]
+    try:
+        hull = xy[ConvexHull(xy).vertices]
+    except Exception:
+        return np.eye(3)
+    best, best_angle = np.inf, 0.0
+    for a, b in zip(hull, np.roll(hull, -1, axis=0)):
+        angle = np.arctan2(b[1] - a[1], b[0] - a[0]) % (np.pi / 2)
+        c, s = np.cos(angle), np.sin(angle)
+        proj = hull @ np.array([[c, -s], [s, c]])
+        area = np.prod(proj.max(axis=0) - proj.min(axis=0))
+        if area < best - 1e-12:
+            best, best_angle = area, angle
+    if best_angle > np.pi / 4:
+        best_angle -= np.pi / 2  # the smaller of the two equivalent angles
+    if abs(best_angle) < 1e-3:
+        best_angle = 0.0
+    c, s = np.cos(best_angle), np.sin(best_angle)
+    return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+
+
+def build_structure(parts: list[Part], base_name: str | None = None) -> tuple[Structure, list[str]]:
+    notes: list[str] = []
+    points = np.concatenate([p.samples for p in parts])
+    lo, hi = points.min(axis=0), points.max(axis=0)
+    diag = float(np.linalg.norm(hi - lo))
+    tol = max(0.005, 0.015 * diag)
+    trees = [cKDTree(p.dense) for p in parts]
+    n = len(parts)
+    weight = np.zeros((n, n))
+    min_dist = np.full((n, n), np.inf)
+    touching: dict[tuple[int, int], np.ndarray] = {}
+    for i in range(n):
+        for j in range(n):
+            if i == j:
+                continue
+            d, _ = trees[j].query(parts[i].samples)
+            min_dist[i, j] = float(d.min())
+            close = d < tol
+            weight[i, j] = close.mean()
+            touching[(i, j)] = parts[i].samples[close]
+    weight = weight + weight.T
+
+    if base_name is not None:
+        names = [p.name for p in parts]
+        if base_name not in names:
+            raise ValueError(f"hints name base {base_name!r}, which is not a part; parts are {names}")
+        base = names.index(base_name)
+    else:
+        ground = [p.samples[:, 2].min() < lo[2] + tol for p in parts]
+        size = [np.prod(p.mesh.extents) for p in parts]
+        base = int(max(range(n), key=lambda i: (ground[i], size[i])))
+
+    parent: dict[int, int] = {}
+    depth = {base: 0}
+    frontier = [base]
+    while frontier:
+        nxt = []
+        for child in range(n):
+            if child in depth:
+                continue
+            links = [(weight[child, p], p) for p in frontier if weight[child, p] > 0]
+            if links:
+                parent[child] = max(links)[1]
+                nxt.append(child)
+        for c in nxt:
+            depth[c] = depth[parent[c]] + 1
+        frontier = nxt
+    floating = set()
+    for child in range(n):  # parts touching nothing reachable: attach to the nearest placed part
+        if child in depth:
+            continue
+        placed = list(depth)
+        near = min(placed, key=lambda p: min_dist[child, p])
+        parent[child] = near
+        depth[child] = depth[near] + 1
+        floating.add(child)
+        notes.append(
+            f"part {parts[child].name!r} floats {min_dist[child, near] * 100:.1f} cm away from the rest; "
+            f"attached to {parts[near].name!r} by a fixed joint (low confidence)"
+        )
+    order = sorted(depth, key=lambda i: depth[i])
+    contact = {(c, p): touching[(c, p)] for c, p in parent.items()}
+    vertices = np.concatenate([p.mesh.vertices for p in parts])  # exact corners, unlike samples
+    return Structure(object_frame(vertices), diag, tol, base, parent, contact, floating, order), notes

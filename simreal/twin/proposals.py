@@ -1,0 +1,266 @@
+"""The actor: joint proposals for a movable part, each with a prior score and a reason.
+
+A proposer is any callable ``proposer(ctx: PartContext) -> list[JointProposal]``; register
+one with ``register_proposer(name, fn)`` (e.g. a vision-language model that writes joints
+as code) and pick it with ``build_twin(..., proposer=name)``. The default, "geometric",
+needs no network: thin panels hinge on an edge (shared with the parent's boundary,
+opposite the handle), parts inside the parent's box slide out of it, round parts spin
+about their contact normal, other parts turn about their contact patch; fixed always.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from simreal.twin.cleaning import Part
+
+JOINT_TYPES = ("revolute", "prismatic", "continuous", "fixed")
+
+
+@dataclass
+class JointProposal:
+    type: str  # one of JOINT_TYPES
+    axis: np.ndarray  # (3,) unit, object frame; positive motion opens
+    origin: np.ndarray  # (3,) a point on the axis, m
+    prior: float  # actor's belief, higher is better
+    reason: str
+    max_travel: float = 0.0  # sweep length: rad (revolute) or m (prismatic)
+    two_sided: bool = False  # sweep both directions (turning parts without an obvious rest end)
+    min_travel: float = 0.0  # the critic rejects a free range below this
+
+
+@dataclass
+class PartContext:
+    """What a proposer sees about one child part."""
+
+    child: Part
+    parent: Part
+    frame: np.ndarray  # (3, 3) object axes as columns
+    contact: np.ndarray  # (k, 3) child surface samples touching the parent
+    parent_is_base: bool
+    tol: float  # contact distance of the structure, m
+    hint: dict = field(default_factory=dict)
+
+
+Proposer = Callable[[PartContext], list[JointProposal]]
+_PROPOSERS: dict[str, Proposer] = {}
+
+
+def register_proposer(name: str, proposer: Proposer) -> None:
+    _PROPOSERS[name] = proposer
+
+
+def get_proposer(name: str) -> Proposer:
+    if name not in _PROPOSERS:
+        raise KeyError(f"unknown proposer {name!r}; registered: {sorted(_PROPOSERS)}")
+    return _PROPOSERS[name]
+
+
+# --------------------------------------------------------------------------- geometry helpers
+def _slab(q: np.ndarray, qn: np.ndarray, lo: np.ndarray, hi: np.ndarray):
+    """A thin panel: two big parallel faces holding most of the surface.
+
+    q, qn: samples and normals in the object frame. Returns (normal axis, slab lo, slab hi)
+    or None."""
+    best = None
+    ext = hi - lo
+    for k in range(3):
+        i, j = [a for a in range(3) if a != k]
+        flat = np.abs(qn[:, k]) > 0.97
+        if flat.sum() < 0.3 * len(q):
+            continue
+        levels = np.round(q[flat, k] / 0.002).astype(int)
+        vals, counts = np.unique(levels, return_counts=True)
+        if len(vals) < 2:
+            continue
+        top = vals[np.argsort(-counts)[:2]] * 0.002
+        s0, s1 = float(top.min()), float(top.max())
+        thickness = s1 - s0
+        if thickness < 1e-4 or thickness > 0.35 * min(ext[i], ext[j]):
+            continue
+        inside = (q[:, k] > s0 - 0.003) & (q[:, k] < s1 + 0.003)
+        if inside.mean() < 0.75:
+            continue
+        if best is None or thickness < best[2] - best[1]:
+            best = (k, s0, s1)
+    return best
+
+
+def _circular(q: np.ndarray, centre: np.ndarray, axis: np.ndarray) -> bool:
+    """Surface samples are rotationally symmetric about the line (centre, axis)."""
+    rel = q - centre
+    along = rel @ axis
+    radial = rel - np.outer(along, axis)
+    r = np.linalg.norm(radial, axis=1)
+    if r.max() < 1e-4:
+        return False
+    ref = np.cross(axis, [1.0, 0, 0]) if abs(axis[0]) < 0.9 else np.cross(axis, [0, 1.0, 0])
+    ref /= np.linalg.norm(ref)
+    ang = np.arctan2(radial @ np.cross(axis, ref), radial @ ref)
+    bins = np.floor((ang + np.pi) / (2 * np.pi) * 16).astype(int) % 16
+    rmax = np.array([r[bins == b].max() if np.any(bins == b) else 0.0 for b in range(16)])
+    return bool(rmax.min() > 0 and (rmax.max() - rmax.min()) / rmax.max() < 0.08)
+
+
+def _contact_axis(contact: np.ndarray, q_child_centre: np.ndarray):
+    """(centre, normal) of the contact patch: its least-spread direction, pointing into the child."""
+    if len(contact) < 8:
+        return None
+    centre = contact.mean(axis=0)
+    _, vecs = np.linalg.eigh(np.cov((contact - centre).T))
+    normal = vecs[:, 0]
+    if (q_child_centre - centre) @ normal < 0:
+        normal = -normal
+    return centre, normal
+
+
+def _snap(axis: np.ndarray, frame: np.ndarray) -> np.ndarray:
+    """Snap an axis to the nearest object axis when within 5 degrees."""
+    dots = frame.T @ axis
+    k = int(np.argmax(np.abs(dots)))
+    if abs(dots[k]) > np.cos(np.radians(5)):
+        return frame[:, k] * np.sign(dots[k])
+    return axis / np.linalg.norm(axis)
+
+
+# --------------------------------------------------------------------------- the geometric actor
+def geometric_proposals(ctx: PartContext) -> list[JointProposal]:
+    F = ctx.frame
+    q, qn = ctx.child.samples @ F, ctx.child.normals @ F
+    cv = ctx.child.mesh.vertices @ F
+    pv = ctx.parent.mesh.vertices @ F
+    c_lo, c_hi, p_lo, p_hi = cv.min(0), cv.max(0), pv.min(0), pv.max(0)
+    c_mid, p_mid = (c_lo + c_hi) / 2, (p_lo + p_hi) / 2
+    ext = c_hi - c_lo
+    to_world = lambda v: F @ v  # noqa: E731
+    out: list[JointProposal] = []
+
+    small = ctx.child.extent < 0.35 * ctx.parent.extent
+    fixed_prior = 2.0 if (not ctx.parent_is_base and small) else 0.3
+    out.append(JointProposal("fixed", to_world(np.array([0, 0, 1.0])), to_world(q.mean(0)), fixed_prior,
+                             "rigidly attached" + (" (small part on a moving part)" if fixed_prior > 1 else "")))
+
+    slab = _slab(q, qn, c_lo, c_hi)
+    if slab is not None:
+        out.extend(_panel_proposals(ctx, q, slab, p_lo, p_hi, p_mid, to_world))
+
+    inside = np.prod(np.clip(np.minimum(c_hi, p_hi) - np.maximum(c_lo, p_lo), 0, None)) / max(np.prod(ext), 1e-12)
+    for k in range(3):  # pull out of the parent along an object axis
+        if slab is not None and k == slab[0]:
+            continue
+        sign = 1.0 if c_mid[k] >= p_mid[k] else -1.0
+        overlap0 = min(c_hi[k], p_hi[k]) - max(c_lo[k], p_lo[k])
+        if ext[k] < 1e-3 or overlap0 < 0.5 * ext[k] or inside < 0.3:
+            continue
+        attach = (p_hi[k] - c_lo[k] if sign > 0 else c_hi[k] - p_lo[k]) - 0.25 * ext[k]
+        travel = float(min(ext[k], attach))
+        axis = np.zeros(3)
+        axis[k] = sign
+        prior = 2.5 if inside > 0.5 else 1.0
+        out.append(JointProposal("prismatic", to_world(axis), to_world(c_mid), prior,
+                                 f"slides out of {ctx.parent.name} along object axis {'+-'[sign < 0]}{'xyz'[k]}",
+                                 max_travel=travel, min_travel=0.3 * ext[k]))
+
+    patch = _contact_axis(ctx.contact @ F if len(ctx.contact) else ctx.contact, q.mean(0))
+    if patch is not None:
+        centre, normal = patch
+        normal = F.T @ _snap(F @ normal, F)
+        axis_point = q.mean(0)  # a round part's own centre lies on its axis
+        if _circular(q, axis_point, normal):
+            out.append(JointProposal("continuous", to_world(normal), to_world(axis_point), 3.0,
+                                     "round part: spins about its contact normal", max_travel=2 * np.pi,
+                                     min_travel=2 * np.pi - 1e-6))
+        elif slab is None:
+            out.append(JointProposal("revolute", to_world(normal), to_world(centre), 1.2,
+                                     "turns about the normal of its contact patch", max_travel=np.pi,
+                                     two_sided=True, min_travel=0.5))
+    return _apply_hint(out, ctx.hint)
+
+
+def _panel_proposals(ctx, q, slab, p_lo, p_hi, p_mid, to_world) -> list[JointProposal]:
+    k, s0, s1 = slab
+    in_slab = (q[:, k] > s0 - 0.003) & (q[:, k] < s1 + 0.003)
+    sq = q[in_slab]
+    lo, hi = sq.min(0), sq.max(0)
+    mid = (lo + hi) / 2
+    n_out = 1.0 if mid[k] >= p_mid[k] else -1.0
+    handle = q[~in_slab]
+    handle = handle[(handle[:, k] - mid[k]) * n_out > 0] if len(handle) else handle
+    has_handle = len(handle) >= 0.003 * len(q)
+    contact = ctx.contact @ ctx.frame if len(ctx.contact) else np.zeros((0, 3))
+    props = []
+    for u in [a for a in range(3) if a != k]:  # hinge axis along u, edge at side s of v
+        v = 3 - k - u
+        half_v = max((hi[v] - lo[v]) / 2, 1e-6)
+        for s in (-1.0, 1.0):
+            edge = lo[v] if s < 0 else hi[v]
+            parent_edge = p_lo[v] if s < 0 else p_hi[v]
+            flush = abs(edge - parent_edge) < max(0.008, 0.04 * (hi[v] - lo[v]))
+            score, why = 1.0, []
+            score += 1.0 if flush else -0.5
+            why.append("edge flush with the parent" if flush else "edge inside the parent's outline")
+            if has_handle:  # hinge opposite the handle, and across the direction the handle is off-centre
+                h = (handle[:, v].mean() - mid[v]) / half_v
+                h_u = (handle[:, u].mean() - mid[u]) / max((hi[u] - lo[u]) / 2, 1e-6)
+                score += 2.0 * (-s * h) - 1.0 * abs(h_u)
+                if -s * h > 0.3:
+                    why.append("opposite the handle")
+            if len(contact) > 10:
+                spread = contact[:, v].std() / half_v
+                if spread < 0.3:
+                    offset = (contact[:, v].mean() - mid[v]) / half_v
+                    score += 1.5 * s * offset
+                    why.append("at the contact region")
+            if hi[u] - lo[u] >= hi[v] - lo[v]:
+                score += 0.5
+            if u == 2:
+                score += 0.3
+            pivot = mid.copy()
+            pivot[v] = edge
+            pivot[k] = s0 if n_out > 0 else s1
+            r = np.zeros(3)
+            r[v] = -s
+            nvec = np.zeros(3)
+            nvec[k] = n_out
+            axis = np.cross(r, nvec)
+            side = {(0, -1): "-x", (0, 1): "+x", (1, -1): "-y", (1, 1): "+y", (2, -1): "bottom", (2, 1): "top"}[(v, int(s))]
+            props.append(JointProposal("revolute", to_world(axis), to_world(pivot), score,
+                                       f"panel hinged on its {side} edge: " + ", ".join(why),
+                                       max_travel=np.pi, min_travel=0.6))
+    for d in [a for a in range(3) if a != k]:  # slides in its own plane while staying over the parent
+        for s in (-1.0, 1.0):
+            room = (p_hi[d] - hi[d]) if s > 0 else (lo[d] - p_lo[d])
+            width = hi[d] - lo[d]
+            if room < 0.3 * width:
+                continue
+            axis = np.zeros(3)
+            axis[d] = s
+            props.append(JointProposal("prismatic", to_world(axis), to_world(mid), 2.0,
+                                       "panel slides in its plane over the parent", max_travel=float(min(room, width)),
+                                       min_travel=0.3 * width))
+    return props
+
+
+HINT_TYPES = {"drawer": "prismatic", "slider": "prismatic", "door": "revolute", "lid": "revolute", "hinge": "revolute",
+              "knob": "continuous", "wheel": "continuous", "handle": "fixed"}
+
+
+def _apply_hint(props: list[JointProposal], hint: dict) -> list[JointProposal]:
+    """``hint = {"type": "prismatic" | "drawer" | ...}`` keeps only proposals of that type."""
+    want = hint.get("type")
+    if not want:
+        return props
+    want = HINT_TYPES.get(want, want)
+    if want not in JOINT_TYPES:
+        raise ValueError(f"hint type {hint.get('type')!r} is not one of {list(JOINT_TYPES) + sorted(HINT_TYPES)}")
+    kept = [p for p in props if p.type == want]
+    for p in kept:
+        p.prior += 5.0
+        p.reason += " (hinted)"
+    return kept + [p for p in props if p.type == "fixed" and want != "fixed"]
+
+
+register_proposer("geometric", geometric_proposals)
