@@ -67,6 +67,18 @@ class Probe:
             self.executor.spin_once(timeout_sec=0.05)
         return predicate()
 
+    def call(self, srv_type, name: str, request, timeout: float = 10.0):
+        """Call a service and wait for the response (None on timeout)."""
+        client = self.node.create_client(srv_type, name)
+        try:
+            if not self.wait_for(client.service_is_ready, timeout):
+                return None
+            future = client.call_async(request)
+            self.wait_for(future.done, timeout)
+            return future.result() if future.done() else None
+        finally:
+            self.node.destroy_client(client)
+
     def publish_target(self, pos) -> None:
         msg = self._PoseStamped()
         msg.header.frame_id = "world"
@@ -94,9 +106,10 @@ def sample_targets(n: int, seed: int = 0) -> np.ndarray:
 
 def run_demo(bundle, targets: int = 5, seconds_per_target: float = 4.0, radius: float = 0.03, seed: int = 0,
              policy_params: list[str] | None = None, sim_params: list[str] | None = None,
-             log_dir: str | Path | None = None, startup_timeout: float = 60.0, verbose: bool = True) -> dict:
+             log_dir: str | Path | None = None, startup_timeout: float = 60.0, verbose: bool = True,
+             domain_id: int | None = None) -> dict:
     """Returns {"success_rate", "distances_m", "targets", ...}."""
-    domain = free_domain_id()
+    domain = domain_id if domain_id is not None else free_domain_id()
     env = ros_env(domain)
     log_dir = Path(log_dir or tempfile.mkdtemp(prefix="simreal_demo_"))
     log_dir.mkdir(parents=True, exist_ok=True)

@@ -32,7 +32,7 @@ from std_msgs.msg import Float64MultiArray
 from std_srvs.srv import SetBool, Trigger
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
-from simreal.deploy.controller import (ESTOP, RUNNING, ControllerCfg, DeployController, missing_joints,
+from simreal.deploy.controller import (ESTOP, RUNNING, STALE_HOLD, ControllerCfg, DeployController, missing_joints,
                                        missing_joints_message)
 from simreal.deploy.stats import LoopStats
 
@@ -185,8 +185,9 @@ class PolicyNode(LifecycleNode):
         with self.lock:
             if self.controller is not None:
                 self.controller.estop()
+            sent = self.controller.counters["commands"] if self.controller is not None else 0
         response.success = True
-        response.message = "e-stop: no commands until ~/enable true (which soft-starts)"
+        response.message = f"e-stop after command {sent}: no commands until ~/enable true (which soft-starts)"
         self.get_logger().warn(response.message)
         return response
 
@@ -231,10 +232,16 @@ class PolicyNode(LifecycleNode):
                 c.inference_s.clear()
                 self._stats_reset_at = None
             self.loop.tick(t0)
+            before = c.state
             cmd = c.tick(t0)
+            if cmd is not None:  # under the lock: nothing goes out after an e-stop returns
+                self._publish(cmd, c)
             self.loop.work_done(time.monotonic() - t0)
-        if cmd is not None:
-            self._publish(cmd, c)
+        if c.state != before and c.state == STALE_HOLD:
+            self.get_logger().error(f"joint states stale (age {c.observation_age(t0) * 1e3:.0f} ms > "
+                                    f"{c.watchdog.timeout_s * 1e3:.0f} ms): holding, no commands until fresh data")
+        elif before == STALE_HOLD and c.state != STALE_HOLD:
+            self.get_logger().warn("joint states fresh again: ramping back to the held command")
 
     def _publish(self, cmd, c: DeployController) -> None:
         if self.p["output"] == "position":
@@ -254,7 +261,7 @@ class PolicyNode(LifecycleNode):
     def _publish_diagnostics(self) -> None:
         s = self.status()
         level = DiagnosticStatus.OK if s["state"] == RUNNING else DiagnosticStatus.WARN
-        if s["state"] in (ESTOP, "stale_hold"):
+        if s["state"] in (ESTOP, STALE_HOLD):
             level = DiagnosticStatus.ERROR
         values = [KeyValue(key=k, value=json.dumps(v) if not isinstance(v, str) else v) for k, v in s.items()]
         status = DiagnosticStatus(level=level, name="simreal_policy: loop", hardware_id=self.get_name(),

@@ -10,7 +10,7 @@ with those joints) and ``trajectory_msgs/JointTrajectory`` on
 the arm's own position servos. Simulated time follows wall time.
 Shows the tool pose on ``/sim_robot/ee_pose`` and moves a target marker to ``/target_pose``.
 Faults for tests: ``latency_s``, ``noise_std``, ``drop_prob``, ``shuffle_joints``,
-``omit_joint``, ``nan_after_s``.
+``omit_joint``, ``nan_after_s``, and the service ``~/inject_nan`` (SetBool).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
+from std_srvs.srv import SetBool
 from trajectory_msgs.msg import JointTrajectory
 
 from simreal.sim.single_arm import SingleArm
@@ -74,6 +75,8 @@ class SimRobotNode(Node):
         self.create_subscription(Float64MultiArray, self.p["command_topic"], self._on_command, 10)
         self.create_subscription(JointTrajectory, self.p["trajectory_topic"], self._on_trajectory, 10)
         self.create_subscription(PoseStamped, self.p["target_topic"], self._on_target, 10)
+        self.create_service(SetBool, "~/inject_nan", self._on_inject_nan)
+        self.inject_nan = False
         self.commands_received = 0
         self.t0 = time.monotonic()
         self.period = 1.0 / self.p["rate"]
@@ -105,6 +108,11 @@ class SimRobotNode(Node):
         p = msg.pose.position
         self.arm.set_marker((p.x, p.y, p.z))
 
+    def _on_inject_nan(self, request, response):
+        self.inject_nan = bool(request.data)
+        response.success, response.message = True, f"NaN joint positions {'on' if self.inject_nan else 'off'}"
+        return response
+
     def _tick(self) -> None:
         now = time.monotonic()
         while self.pending and self.pending[0][0] <= now:
@@ -123,7 +131,7 @@ class SimRobotNode(Node):
         e = np.concatenate([self.arm.joint_effort, np.zeros(len(self.arm.gripper_pos))])
         if self.p["noise_std"] > 0:
             q = q + self.p["noise_std"] * self.rng.standard_normal(q.shape)
-        if 0 <= self.p["nan_after_s"] <= now - self.t0:
+        if self.inject_nan or 0 <= self.p["nan_after_s"] <= now - self.t0:
             q = np.full_like(q, np.nan)
         msg = JointState(name=self.wire_names, position=q[self.order].tolist(), velocity=v[self.order].tolist(),
                          effort=e[self.order].tolist())
