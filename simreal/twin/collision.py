@@ -113,6 +113,8 @@ def part_pieces(part: Part, frame: np.ndarray | None = None) -> tuple[list[Piece
     if part.thin:
         return [box_piece(part.mesh)], "box (thin wall)"
     comps = [c for c in part.mesh.split(only_watertight=False) if len(c.faces) >= 4]
+    if any(c.is_watertight and c.volume < 0 for c in comps):
+        comps = [part.mesh]  # a closed cavity: its inner surface belongs with the outer one
     if not comps:
         return [box_piece(part.mesh)], "box (degenerate)"
     pieces, methods = [], set()

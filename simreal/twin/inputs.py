@@ -117,6 +117,8 @@ def _load_single(path: Path, notes: list[str]) -> dict[str, trimesh.Trimesh]:
             notes.append(f"{path.name}: {len(parts)} named geometries used as parts")
             return parts
     mesh = _load_one(path, notes)
+    if len(mesh.vertices) >= 3 * len(mesh.faces):
+        mesh.merge_vertices()  # STL stores each triangle apart; indexed formats keep parts' vertices apart
     pieces = [p for p in mesh.split(only_watertight=False) if len(p.faces) > 0]
     pieces.sort(key=lambda m: -m.area)
     notes.append(f"{path.name}: one mesh split into {len(pieces)} connected components, one part each")
