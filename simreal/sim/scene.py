@@ -61,12 +61,26 @@ class MarkerCfg:
 
 
 @dataclass
+class MjcfObjectCfg:
+    """An MJCF model (e.g. a ``simreal twin build`` output) attached to the world at ``pos``
+    / ``quat`` (w, x, y, z). Its names get the prefix ``"<name>/"``; ``sites`` adds marker
+    sites: site name -> (body name inside the MJCF, position in that body's frame)."""
+
+    name: str
+    path: str
+    pos: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    quat: tuple[float, float, float, float] = (1.0, 0.0, 0.0, 0.0)
+    sites: dict[str, tuple[str, tuple[float, float, float]]] = field(default_factory=dict)
+
+
+@dataclass
 class SceneCfg:
     robot: str = "franka_panda"
     objects: list[BoxCfg] = field(default_factory=list)
     markers: list[MarkerCfg] = field(default_factory=list)
     timestep: float = 0.002  # s; Menagerie's Panda default
     floor: bool = True
+    mjcf_objects: list[MjcfObjectCfg] = field(default_factory=list)
     # False: only the hand and fingers collide (as MuJoCo Playground's Panda); the arm
     # links keep their meshes for rendering and inertia. Several times cheaper to step.
     arm_link_collisions: bool = False
@@ -109,7 +123,29 @@ def build_scene(cfg: SceneCfg) -> mujoco.MjModel:
             type=mujoco.mjtGeom.mjGEOM_SPHERE, size=[marker.radius, 0, 0], rgba=list(marker.rgba),
             contype=0, conaffinity=0, group=1,
         )
+    for obj in cfg.mjcf_objects:
+        _attach_mjcf(spec, obj)
     return compile_mjcf(spec)
+
+
+def _attach_mjcf(spec: mujoco.MjSpec, obj: MjcfObjectCfg) -> None:
+    path = Path(obj.path)
+    try:
+        child = mujoco.MjSpec.from_file(str(path))
+    except Exception as err:
+        raise ModelError(f"MuJoCo could not load {path} (scene object {obj.name!r}): {err}") from err
+    base = (path.parent / (child.meshdir or "")).resolve()
+    for mesh in child.meshes:  # absolute paths: the scene's own meshdir must not apply to them
+        if mesh.file and not Path(mesh.file).is_absolute():
+            mesh.file = str(base / mesh.file)
+    child.meshdir = ""
+    frame = spec.worldbody.add_frame(pos=list(obj.pos), quat=list(obj.quat))
+    spec.attach(child, prefix=f"{obj.name}/", frame=frame)
+    for site, (body, pos) in obj.sites.items():
+        target = spec.body(f"{obj.name}/{body}")
+        if target is None:
+            raise ModelError(f"scene object {obj.name!r}: no body {body!r} in {path} for site {site!r}")
+        target.add_site(name=site, pos=list(pos), size=[0.01, 0, 0], group=4)
 
 
 def _add_tool_site(spec: mujoco.MjSpec, robot: RobotCfg) -> None:

@@ -158,6 +158,23 @@ def cabinet(rng) -> GenObject:
     return GenObject("cabinet", 0, {"body": union(*shells), **parts}, joints)
 
 
+def chest(width: float, depth: float, height: float, n_drawers: int) -> GenObject:
+    """A chest of ``n_drawers`` equal drawers stacked in one column (deterministic)."""
+    y0, h = -depth / 2, (height - WALL * (n_drawers + 1)) / n_drawers
+    shells = [hollow([-width / 2, y0, 0], [width / 2, depth / 2, height], "-y")]
+    parts, joints, z = {}, [], WALL
+    for k in range(n_drawers):
+        mesh, joint = _drawer(f"drawer_{k}", None, [-width / 2 + WALL, z], [width / 2 - WALL, z + h], y0,
+                              depth=depth - WALL - 2 * GAP - 0.005)
+        parts[joint.child] = mesh
+        joints.append(joint)
+        z += h
+        if k < n_drawers - 1:
+            shells.append(box([-width / 2 + WALL, y0, z], [width / 2 - WALL, depth / 2 - WALL, z + WALL]))
+            z += WALL
+    return GenObject("chest", 0, {"body": union(*shells), **parts}, joints)
+
+
 def lidded_box(rng) -> GenObject:
     W, D, H = rng.uniform(0.15, 0.5), rng.uniform(0.12, 0.4), rng.uniform(0.08, 0.3)
     t = rng.uniform(0.008, 0.02)
