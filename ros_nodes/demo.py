@@ -23,7 +23,7 @@ TARGET_HIGH = (0.65, 0.3, 0.55)
 class Probe:
     """An in-process rclpy node: publishes targets, watches the tool pose and diagnostics."""
 
-    def __init__(self, domain_id: int):
+    def __init__(self, domain_id: int, watch_commands: bool = True):
         import rclpy
         from diagnostic_msgs.msg import DiagnosticArray
         from geometry_msgs.msg import PoseStamped
@@ -41,8 +41,9 @@ class Probe:
         self.target_pub = self.node.create_publisher(PoseStamped, "/target_pose", 10)
         self.node.create_subscription(PoseStamped, "/sim_robot/ee_pose", self._on_ee, 10)
         self.node.create_subscription(DiagnosticArray, "/diagnostics", self._on_diag, 10)
-        self.node.create_subscription(Float64MultiArray, "/forward_position_controller/commands",
-                                      lambda m: self.commands.append((time.monotonic(), list(m.data))), 10)
+        if watch_commands:
+            self.node.create_subscription(Float64MultiArray, "/forward_position_controller/commands",
+                                          lambda m: self.commands.append((time.monotonic(), list(m.data))), 10)
         self._PoseStamped = PoseStamped
 
     def _on_ee(self, msg) -> None:

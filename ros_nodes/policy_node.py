@@ -22,7 +22,7 @@ import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import PoseStamped
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor, SingleThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
 from rclpy.parameter import Parameter
 from rclpy.qos import qos_profile_sensor_data
@@ -114,11 +114,16 @@ class PolicyNode(LifecycleNode):
             return self._fail(f"cannot load bundle: {err}")
         spec = bundle.spec
         deadline = time.monotonic() + self.p["configure_timeout_s"]
-        while time.monotonic() < deadline:  # joint states arrive on the executor's other thread
+        first_seen = None
+        while time.monotonic() < deadline:  # joint states arrive on another thread
             with self.lock:
                 names = self._seen_names
-            if names is not None and not missing_joints(spec, names):
-                break
+            if names is not None:
+                if not missing_joints(spec, names):
+                    break
+                first_seen = first_seen or time.monotonic()
+                if time.monotonic() > first_seen + 1.0:  # a second of messages without the joints: fail
+                    break
             time.sleep(0.02)
         if names is None:
             return self._fail(f"no message on {self.p['joint_states_topic']} within {self.p['configure_timeout_s']} s; "
@@ -281,9 +286,12 @@ class PolicyNode(LifecycleNode):
 
 
 def main(bundle: str | None = None, args: list[str] | None = None) -> int:
+    # the loop thread must get the GIL soon after it wakes: Python's default hand-over
+    # interval (5 ms) would be a quarter of a 50 Hz period of jitter
+    sys.setswitchinterval(2e-4)
     rclpy.init(args=args)
     node = PolicyNode(bundle)
-    executor = MultiThreadedExecutor(num_threads=3)
+    executor = make_executor(node.p["autostart"])
     executor.add_node(node)
     spin = threading.Thread(target=_spin, args=(executor,), daemon=True)
     spin.start()
@@ -308,6 +316,16 @@ def main(bundle: str | None = None, args: list[str] | None = None) -> int:
         node.destroy_node()
         rclpy.try_shutdown()
     return code
+
+
+def make_executor(autostart: bool):
+    """With autostart, configure runs on the main thread, so one executor thread will do
+    (less Python per message than the multi-threaded one). Under a lifecycle manager,
+    configure runs in a service callback and waits for /joint_states, which then need a
+    second executor thread. The control loop always has a thread of its own."""
+    if autostart:
+        return SingleThreadedExecutor()
+    return MultiThreadedExecutor(num_threads=3)
 
 
 def _spin(executor) -> None:

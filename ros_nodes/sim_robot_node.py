@@ -149,6 +149,7 @@ class SimRobotNode(Node):
 
 
 def main(overrides: dict | None = None, args: list[str] | None = None) -> int:
+    sys.setswitchinterval(2e-4)
     rclpy.init(args=args)
     node = SimRobotNode(overrides)
     try:

@@ -189,3 +189,32 @@ def test_bundle_failing_parity_is_refused(tmp_path):
         stop(proc)
     log = (tmp_path / "policy.log").read_text()
     assert code == 2 and "refused" in log and "parity.npz" in log, log
+
+
+def test_lifecycle_transitions_from_a_manager(graph):
+    """autostart false: configure / activate / deactivate through the standard lifecycle services."""
+    from lifecycle_msgs.msg import Transition
+    from lifecycle_msgs.srv import ChangeState, GetState
+
+    def change(tid):
+        r = graph.probe.call(ChangeState, "/simreal_policy/change_state", ChangeState.Request(transition=Transition(id=tid)))
+        return r is not None and r.success
+
+    def state():
+        return graph.probe.call(GetState, "/simreal_policy/get_state", GetState.Request()).current_state.label
+
+    graph.sim()
+    graph.policy("autostart:=false", "soft_start_s:=0.3", wait_running=False)
+    assert graph.probe.wait_for(lambda: graph.probe.call(GetState, "/simreal_policy/get_state", GetState.Request(),
+                                                         timeout=1.0) is not None, 60), graph.log("policy")
+    assert state() == "unconfigured"
+    assert change(Transition.TRANSITION_CONFIGURE) and state() == "inactive"
+    graph.probe.spin(0.3)
+    assert graph.probe.commands == []  # configured but inactive: nothing commanded
+    assert change(Transition.TRANSITION_ACTIVATE) and state() == "active"
+    graph.probe.hold_target(sample_targets(1, 6)[0], 1.0)
+    assert len(graph.probe.commands) > 20
+    assert change(Transition.TRANSITION_DEACTIVATE) and state() == "inactive"
+    t = time.monotonic()
+    graph.probe.spin(0.5)
+    assert _commands_after(graph.probe, t + 0.05) == []

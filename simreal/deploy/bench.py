@@ -43,7 +43,7 @@ def bench_loop(bundle_path, rate_hz: float, seconds: float = 10.0, log_dir=None)
     sim_rate = max(500.0, rate_hz)
     stale_periods = max(5.0, 0.05 * rate_hz)  # at least 50 ms before inputs count as stale
     sim = spawn(["sim-robot", "--rate", str(sim_rate)], env, log_dir / "sim_robot.log")
-    probe = Probe(domain)
+    probe = Probe(domain, watch_commands=False)
     policy = None
     try:
         if not probe.wait_for(lambda: probe.ee is not None or sim.poll() is not None, 60) or sim.poll() is not None:
