@@ -135,7 +135,7 @@ class PolicyNode(LifecycleNode):
                             control_period_s=self.p["control_period_s"])
         with self.lock:
             self.bundle = bundle
-            self.controller = DeployController(spec, bundle.act, cfg)
+            self.controller = DeployController(spec, bundle.act, cfg, reset_policy=bundle.reset_state)
             self.loop = LoopStats(self.controller.period_s)
         self.get_logger().info(f"configured: bundle {bundle.path} (parity max diff {bundle.parity_max_abs_diff:.2g}), "
                                f"{spec.num_joints} joints, period {self.controller.period_s * 1e3:.1f} ms")

@@ -106,3 +106,52 @@ def test_lost_normalizer_is_caught(tmp_path):
     (tmp_path / "stripped" / "parity.npz").write_bytes((b.path / "parity.npz").read_bytes())
     with pytest.raises(ParityError):
         load_bundle(other.path)
+
+
+class _RecurrentPolicy(torch.nn.Module):
+    """GRU policy with its normalizer inside and its hidden state explicit."""
+
+    recurrent_state_shapes = {"h": (1, 16)}
+
+    def __init__(self):
+        super().__init__()
+        with torch.random.fork_rng():
+            torch.manual_seed(1)
+            self.gru = torch.nn.GRU(24, 16, batch_first=False)
+            self.head = torch.nn.Linear(16, 7)
+        self.register_buffer("mean", torch.full((24,), 0.3))
+
+    def forward(self, obs, h):
+        """obs [B, 24], h [B, 1, 16] -> actions [B, 7], h [B, 1, 16]."""
+        y, h_new = self.gru((obs - self.mean).unsqueeze(0), h.transpose(0, 1).contiguous())
+        return self.head(y[0]), h_new.transpose(0, 1)
+
+
+def test_recurrent_policy_exports_its_hidden_state(tmp_path):
+    from simreal.deploy.controller import ControllerCfg, DeployController
+
+    policy = _RecurrentPolicy()
+    obs = torch.randn(40, 24)
+    b = write_bundle(tmp_path / "rnn", policy, "franka-reach", obs)
+    assert b.spec.recurrent_state == {"h": [1, 16]}
+    assert [i.name for i in b.session.get_inputs()] == ["obs", "h_in"]
+    assert [o.name for o in b.session.get_outputs()] == ["actions", "h_out"]
+    # stepping the bundle equals stepping the torch policy; reset_state starts over
+    h = torch.zeros(1, 1, 16)
+    b.reset_state()
+    for i in range(5):
+        with torch.no_grad():
+            ref, h = policy(obs[i : i + 1], h)
+        np.testing.assert_allclose(b.act(obs[i].numpy()), ref[0].numpy(), atol=1e-5)
+    b.reset_state()
+    with torch.no_grad():
+        first, _ = policy(obs[:1], torch.zeros(1, 1, 16))
+    np.testing.assert_allclose(b.act(obs[0].numpy()), first[0].numpy(), atol=1e-5)
+    assert load_bundle(tmp_path / "rnn").parity_max_abs_diff <= 1e-5
+    # the controller zeroes the state whenever the policy (re)starts
+    c = DeployController(b.spec, b.act, ControllerCfg(soft_start_s=0.0), reset_policy=b.reset_state)
+    c.update_joint_state(b.spec.joint_names, b.spec.default_joint_pos, np.zeros(7), 0.0)
+    b.act(obs[0].numpy())
+    c.activate(0.0)
+    c.tick(0.001)
+    assert c.state == "running" and all(np.all(v == 0) for v in b.state.values())

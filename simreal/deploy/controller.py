@@ -59,11 +59,13 @@ def missing_joints_message(spec: DeploySpec, names) -> str:
 
 
 class DeployController:
-    """policy: callable (obs_dim,) float32 -> (num_actions,) float32."""
+    """policy: callable (obs_dim,) float32 -> (num_actions,) float32; reset_policy: called
+    when the policy (re)starts, e.g. to zero a recurrent state (``Bundle.reset_state``)."""
 
-    def __init__(self, spec: DeploySpec, policy, cfg: ControllerCfg | None = None):
+    def __init__(self, spec: DeploySpec, policy, cfg: ControllerCfg | None = None, reset_policy=None):
         self.spec = spec
         self.policy = policy
+        self.reset_policy = reset_policy
         self.cfg = cfg or ControllerCfg()
         self.period_s = self.cfg.control_period_s or spec.control_period_s
         self.obs_builder = ObservationBuilder(spec)
@@ -172,6 +174,8 @@ class DeployController:
         self.actions.reset(self.joint_pos)
         self.obs_builder.reset()
         self.last_action = np.zeros(self.spec.num_actions, dtype=np.float32)
+        if self.reset_policy is not None:
+            self.reset_policy()
         self._set(RUNNING)
 
     # ------------------------------------------------------------- the loop

@@ -74,6 +74,9 @@ class DeploySpec:
     joint_vel_limits: list[float]  # rad/s
     max_step_per_tick: list[float]  # rad; the safety filter's per-tick bound on command change
     provenance: dict = field(default_factory=dict)
+    # recurrent policies: their state tensors by name, per-sample shape, in ONNX input order
+    # ("<name>_in" -> "<name>_out"); None for feed-forward policies
+    recurrent_state: dict[str, list[int]] | None = None
     format_version: int = FORMAT_VERSION
 
     @property

@@ -23,6 +23,12 @@ Writing (the training runner and ``simreal import-rsl-rl`` call this)::
 It exports, then loads the result back through ONNX Runtime and TorchScript and raises
 ParityError if any action differs from the torch policy's by more than ``tolerance``.
 
+Recurrent policies declare ``recurrent_state_shapes = {"h": (layers, hidden), ...}`` and map
+``forward(obs, *states) -> (actions, *new_states)`` (states [B, *shape]); the ONNX graph
+then has inputs ``obs, h_in, ...`` and outputs ``actions, h_out, ...`` (hidden state
+explicit), deploy.yaml lists ``recurrent_state``, and parity.npz holds one sequence
+replayed from the zero state.
+
 Loading: ``load_bundle(path) -> Bundle`` replays parity.npz through ONNX Runtime and
 refuses (ParityError) when any action differs by more than 1e-5; ``bundle.act(obs)``.
 """
@@ -55,16 +61,37 @@ class ParityError(BundleError):
 
 @dataclass
 class Bundle:
+    """A loaded bundle. ``act`` runs the ONNX policy; a recurrent policy carries its state
+    from call to call (batch of one) until ``reset_state``."""
+
     path: Path
     spec: DeploySpec
     session: object  # onnxruntime.InferenceSession
     parity_max_abs_diff: float
+    state: dict | None = None
+
+    def reset_state(self) -> None:
+        """Zero the recurrent state (at the start of an episode / of the policy)."""
+        rs = self.spec.recurrent_state
+        self.state = {k: np.zeros((1, *shape), np.float32) for k, shape in rs.items()} if rs else None
 
     def act(self, obs: np.ndarray) -> np.ndarray:
         """obs (obs_dim,) or (B, obs_dim) -> actions (num_actions,) or (B, num_actions), float32."""
         x = np.asarray(obs, dtype=np.float32)
         single = x.ndim == 1
-        out = self.session.run(["actions"], {"obs": x[None] if single else x})[0]
+        x = x[None] if single else x
+        if self.spec.recurrent_state:
+            if x.shape[0] != 1:
+                raise ValueError("a recurrent bundle acts on one observation at a time")
+            if self.state is None:
+                self.reset_state()
+            names = list(self.spec.recurrent_state)
+            feeds = {"obs": x, **{f"{k}_in": self.state[k] for k in names}}
+            out = self.session.run(["actions"] + [f"{k}_out" for k in names], feeds)
+            self.state = dict(zip(names, out[1:]))
+            out = out[0]
+        else:
+            out = self.session.run(["actions"], {"obs": x})[0]
         return out[0] if single else out
 
 
@@ -102,7 +129,13 @@ def load_bundle(path: str | Path, tolerance: float = PARITY_TOLERANCE, threads: 
         obs, expected = data["obs"].astype(np.float32), data["actions"].astype(np.float32)
     if obs.ndim != 2 or obs.shape[0] == 0:
         raise BundleError(f"{path}/parity.npz holds no observations")
-    got = session.run(["actions"], {"obs": obs})[0]
+    bundle = Bundle(path=path, spec=spec, session=session, parity_max_abs_diff=float("nan"))
+    if spec.recurrent_state:  # one sequence from the zero state
+        bundle.reset_state()
+        got = np.stack([bundle.act(o) for o in obs])
+        bundle.reset_state()
+    else:
+        got = session.run(["actions"], {"obs": obs})[0]
     if got.shape != expected.shape:
         raise ParityError(f"{path}: policy.onnx gives actions of shape {got.shape}, parity.npz recorded {expected.shape}")
     diff = float(np.max(np.abs(got - expected))) if np.all(np.isfinite(got)) else float("inf")
@@ -111,7 +144,8 @@ def load_bundle(path: str | Path, tolerance: float = PARITY_TOLERANCE, threads: 
             f"bundle {path} refused: policy.onnx differs from the training-time policy on parity.npz by "
             f"{diff:.3g} (> {tolerance:g}); the export lost something (normalizer? weights?). Re-export the bundle."
         )
-    return Bundle(path=path, spec=spec, session=session, parity_max_abs_diff=diff)
+    bundle.parity_max_abs_diff = diff
+    return bundle
 
 
 # ---------------------------------------------------------------------------- writing
@@ -153,8 +187,10 @@ def write_bundle(out_dir, policy, spec, example_obs, provenance: dict | None = N
                           else example_obs.detach().to("cpu", torch.float32))
     if obs.ndim != 2 or obs.shape[1] != spec.obs_dim:
         raise BundleError(f"example_obs must be [N, {spec.obs_dim}] (deploy spec's observation terms), got {tuple(obs.shape)}")
+    state_shapes = _recurrent_state_shapes(policy)
+    spec.recurrent_state = {k: list(v) for k, v in state_shapes.items()} or None
     with torch.no_grad():
-        actions = policy(obs).float()
+        actions = _reference_actions(policy, obs, state_shapes)
     if actions.ndim != 2 or actions.shape[1] != spec.num_actions:
         raise BundleError(f"policy maps [N, {spec.obs_dim}] to {tuple(actions.shape)}, expected [N, {spec.num_actions}]")
     if not torch.isfinite(actions).all():
@@ -166,13 +202,15 @@ def write_bundle(out_dir, policy, spec, example_obs, provenance: dict | None = N
     for name in FILES:
         (out / name).unlink(missing_ok=True)
 
-    _export_onnx(policy, obs, out / "policy.onnx", spec)
+    example = (obs[:1],) + tuple(torch.zeros(1, *shape) for shape in state_shapes.values())
+    _export_onnx(policy, example, out / "policy.onnx", spec)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        traced = torch.jit.trace(policy, obs[:1], check_trace=False)
+        traced = torch.jit.trace(policy, example, check_trace=False)
     traced.save(str(out / "policy.pt"))
     with torch.no_grad():
-        ts_diff = float((torch.jit.load(str(out / "policy.pt"))(obs) - actions).abs().max())
+        ts_diff = float((_reference_actions(torch.jit.load(str(out / "policy.pt")), obs, state_shapes)
+                         - actions).abs().max())
     if not ts_diff <= tolerance:
         raise ParityError(f"policy.pt differs from the policy by {ts_diff:.3g} (> {tolerance:g})")
     np.savez(out / "parity.npz", obs=obs.numpy(), actions=actions.numpy())
@@ -181,23 +219,51 @@ def write_bundle(out_dir, policy, spec, example_obs, provenance: dict | None = N
     return load_bundle(out, tolerance=tolerance)
 
 
-def _export_onnx(policy, obs, path: Path, spec: DeploySpec) -> None:
+def _recurrent_state_shapes(policy) -> dict:
+    """A recurrent policy declares ``recurrent_state_shapes`` ({name: per-sample shape}) and
+    maps ``forward(obs, *states) -> (actions, *new_states)``; states are [B, *shape]."""
+    shapes = getattr(policy, "recurrent_state_shapes", None) or {}
+    return {str(k): tuple(int(d) for d in v) for k, v in shapes.items()}
+
+
+def _reference_actions(policy, obs, state_shapes: dict):
+    """Actions of ``policy`` on obs [N, obs_dim]; a recurrent policy steps through obs as one
+    sequence from the zero state."""
+    import torch
+
+    if not state_shapes:
+        return policy(obs).float()
+    states = tuple(torch.zeros(1, *s) for s in state_shapes.values())
+    actions = []
+    for i in range(obs.shape[0]):
+        out = policy(obs[i : i + 1], *states)
+        actions.append(out[0].float())
+        states = tuple(out[1:])
+    return torch.cat(actions)
+
+
+def _export_onnx(policy, example: tuple, path: Path, spec: DeploySpec) -> None:
     import onnx
     import torch
+
+    names = list(spec.recurrent_state or {})
 
     class _Float32Out(torch.nn.Module):
         def __init__(self, m):
             super().__init__()
             self.m = m
 
-        def forward(self, obs):
-            return self.m(obs).float()
+        def forward(self, *args):
+            out = self.m(*args)
+            return out.float() if not names else tuple(o.float() for o in out)
 
+    inputs = ["obs"] + [f"{k}_in" for k in names]
+    outputs = ["actions"] + [f"{k}_out" for k in names]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            _Float32Out(policy), (obs[:1],), str(path), input_names=["obs"], output_names=["actions"],
-            dynamic_axes={"obs": {0: "batch"}, "actions": {0: "batch"}}, opset_version=17, dynamo=False,
+            _Float32Out(policy), example, str(path), input_names=inputs, output_names=outputs,
+            dynamic_axes={n: {0: "batch"} for n in inputs + outputs}, opset_version=17, dynamo=False,
         )
     model = onnx.load(str(path))
     meta = {
