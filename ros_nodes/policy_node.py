@@ -13,6 +13,7 @@ status 2 when configuration fails; set it false under a lifecycle manager.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 import time
@@ -52,6 +53,7 @@ PARAMS = {
     "configure_timeout_s": 10.0,
     "diagnostics_period_s": 1.0,
     "autostart": True,
+    "realtime_priority": 0,  # > 0: SCHED_FIFO at this priority for the whole process (Linux; root or CAP_SYS_NICE)
     "stats_skip_s": 1.0,  # loop timing statistics start this long after activation
     "stats_file": "",  # JSON written with the diagnostics and at exit (benchmarks, tests)
 }
@@ -291,6 +293,7 @@ def main(bundle: str | None = None, args: list[str] | None = None) -> int:
     sys.setswitchinterval(2e-4)
     rclpy.init(args=args)
     node = PolicyNode(bundle)
+    set_realtime(node, node.p["realtime_priority"])  # before the executor and loop threads exist
     executor = make_executor(node.p["autostart"])
     executor.add_node(node)
     spin = threading.Thread(target=_spin, args=(executor,), daemon=True)
@@ -316,6 +319,18 @@ def main(bundle: str | None = None, args: list[str] | None = None) -> int:
         node.destroy_node()
         rclpy.try_shutdown()
     return code
+
+
+def set_realtime(node, priority: int) -> None:
+    """SCHED_FIFO for this thread and the threads it starts later (the loop, the executor),
+    as ros2_control runs its control loop; refused without the privilege (then a warning)."""
+    if priority <= 0:
+        return
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
+        node.get_logger().info(f"real-time scheduling: SCHED_FIFO priority {priority}")
+    except (OSError, AttributeError) as err:
+        node.get_logger().warn(f"realtime_priority {priority} refused ({err}); running with normal scheduling")
 
 
 def make_executor(autostart: bool):

@@ -32,7 +32,7 @@ def bench_inference(bundle_path, iterations: int = 5000, warmup: int = 200) -> d
             "iterations": iterations, "threads": 1}
 
 
-def bench_loop(bundle_path, rate_hz: float, seconds: float = 10.0, log_dir=None) -> dict:
+def bench_loop(bundle_path, rate_hz: float, seconds: float = 10.0, log_dir=None, realtime_priority: int = 0) -> dict:
     from simreal.ros_nodes.demo import Probe, sample_targets
     from simreal.ros_nodes.launch import free_domain_id, ros_env, spawn, stop
 
@@ -50,7 +50,8 @@ def bench_loop(bundle_path, rate_hz: float, seconds: float = 10.0, log_dir=None)
             raise RuntimeError(f"sim-robot did not start; see {log_dir / 'sim_robot.log'}")
         policy = spawn(["deploy", str(bundle_path), "--ros-args", "-p", f"control_period_s:={1.0 / rate_hz}",
                         "-p", "soft_start_s:=0.5", "-p", f"stale_periods:={stale_periods}", "-p", "stats_skip_s:=1.0",
-                        "-p", f"stats_file:={stats}"], env, log_dir / "policy.log")
+                        "-p", f"realtime_priority:={realtime_priority}", "-p", f"stats_file:={stats}"],
+                       env, log_dir / "policy.log")
         goal = sample_targets(1, seed=0)[0]
         if not probe.wait_for(lambda: probe.policy_status.get("state") == "running" or policy.poll() is not None, 60):
             raise RuntimeError(f"the policy node did not reach 'running'; see {log_dir / 'policy.log'}")
@@ -61,14 +62,15 @@ def bench_loop(bundle_path, rate_hz: float, seconds: float = 10.0, log_dir=None)
             stop(policy)
         stop(sim)
     s = json.loads(stats.read_text())
-    return {"rate_hz": rate_hz, "seconds": seconds, **{k: s.get(k) for k in (
+    return {"rate_hz": rate_hz, "seconds": seconds, "realtime_priority": realtime_priority, **{k: s.get(k) for k in (
         "ticks", "period_ms", "period_mean_ms", "period_err_p50_ms", "period_err_p99_ms", "period_err_p99_frac",
         "missed_deadlines", "work_p99_ms", "inference_p99_ms", "stale_events", "state")}}
 
 
-def bench_deploy(bundle_path, rates=(100.0, 500.0), seconds: float = 10.0, iterations: int = 5000) -> dict:
+def bench_deploy(bundle_path, rates=(100.0, 500.0), seconds: float = 10.0, iterations: int = 5000,
+                 realtime_priority: int = 0) -> dict:
     result = {"bundle": str(bundle_path), **bench_inference(bundle_path, iterations)}
-    result["loops"] = [bench_loop(bundle_path, r, seconds) for r in rates]
+    result["loops"] = [bench_loop(bundle_path, r, seconds, realtime_priority=realtime_priority) for r in rates]
     for loop in result["loops"]:
         tag = f"{int(loop['rate_hz'])}hz"
         result[f"period_err_p50_ms_{tag}"] = loop["period_err_p50_ms"]

@@ -67,6 +67,8 @@ def add_verbs(verbs, bench) -> None:
     p.add_argument("--rates", default="100,500", help="policy loop rates to measure, Hz")
     p.add_argument("--seconds", type=float, default=10.0, help="measuring time per rate")
     p.add_argument("--iterations", type=int, default=5000, help="inference calls timed")
+    p.add_argument("--realtime-priority", type=int, default=0,
+                   help="run the policy node with SCHED_FIFO at this priority (needs root or CAP_SYS_NICE)")
     p.set_defaults(func=_bench_deploy)
 
 
@@ -147,5 +149,6 @@ def _bench_deploy(args) -> int:
     from simreal.deploy.bench import bench_deploy
 
     rates = [float(r) for r in args.rates.split(",") if r]
-    print(json.dumps(bench_deploy(args.bundle, rates=rates, seconds=args.seconds, iterations=args.iterations)))
+    print(json.dumps(bench_deploy(args.bundle, rates=rates, seconds=args.seconds, iterations=args.iterations,
+                                  realtime_priority=args.realtime_priority)))
     return 0
