@@ -43,6 +43,7 @@ PARAMS = {
     "soft_start_s": 2.0,
     "stale_periods": 5.0,
     "resume_s": 0.2,
+    "input_timeout_s": 0.0,  # > 0: a target pose older than this is stale too (for streamed targets)
     "smoothing": 0.0,
     "max_step_scale": 1.0,
     "output": "position",  # "position": Float64MultiArray; "trajectory": JointTrajectory
@@ -133,6 +134,7 @@ class PolicyNode(LifecycleNode):
         if missing_joints(spec, names):
             return self._fail(missing_joints_message(spec, names))
         cfg = ControllerCfg(soft_start_s=self.p["soft_start_s"], stale_periods=self.p["stale_periods"], resume_s=self.p["resume_s"],
+                            input_timeout_s=self.p["input_timeout_s"],
                             smoothing=self.p["smoothing"], max_step_scale=self.p["max_step_scale"],
                             control_period_s=self.p["control_period_s"])
         with self.lock:

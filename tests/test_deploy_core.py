@@ -223,3 +223,15 @@ def test_controller_watchdog_nan_and_estop(spec):
     assert _run(c, clock, 0.2) == [None] * 10 and c.state == ESTOP
     c.enable(clock.t)
     assert c.state == SOFT_START and _run(c, clock, 0.02)[0] is not None
+
+
+def test_streamed_inputs_can_go_stale_too(spec):
+    clock = _Clock()
+    c = _controller(spec, input_timeout_s=0.1)
+    c.update_joint_state(spec.joint_names, spec.default_joint_pos, np.zeros(7), clock.t)
+    c.activate(clock.t)
+    c.set_input("target", [0.5, 0.0, 0.4], clock.t)
+    assert all(x is not None for x in _run(c, clock, 0.08))
+    assert _run(c, clock, 0.1)[-1] is None and c.state == STALE_HOLD  # target stopped, joints still fresh
+    c.set_input("target", [0.5, 0.0, 0.4], clock.t)
+    assert _run(c, clock, 0.02)[0] is not None

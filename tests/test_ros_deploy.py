@@ -100,9 +100,11 @@ def test_end_to_end_reach_with_recording_and_replay(tmp_path):
 
 
 def test_shuffled_joint_order_and_trajectory_output(tmp_path):
-    """Joints shuffled on the wire (plus the gripper joints) and a JointTrajectory controller: same reach."""
-    result = run_demo(BUNDLE, targets=2, seconds_per_target=4.0, radius=0.03, seed=2, log_dir=tmp_path, domain_id=_domain(),
-                      sim_params=["-p", "shuffle_joints:=true"], policy_params=["-p", "output:=trajectory"])
+    """Joints shuffled on the wire (plus the gripper joints), a JointTrajectory controller, and an
+    imperfect robot (10 ms command latency, 20 % dropped joint states, 0.5 mrad noise): same reach."""
+    sim = ["-p", "shuffle_joints:=true", "-p", "latency_s:=0.01", "-p", "drop_prob:=0.2", "-p", "noise_std:=0.0005"]
+    result = run_demo(BUNDLE, targets=2, seconds_per_target=4.0, radius=0.03, seed=2, log_dir=tmp_path,
+                      domain_id=_domain(), sim_params=sim, policy_params=["-p", "output:=trajectory"])
     print(json.dumps(result))
     assert result["success_rate"] == 1.0, result
 

@@ -42,6 +42,7 @@ class ControllerCfg:
     soft_start_s: float = 2.0  # ramp time from the measured pose to the default pose
     stale_periods: float = 5.0  # joint states older than this many control periods are stale
     resume_s: float = 0.2  # after stale inputs: ramp from the measured pose back to the held command
+    input_timeout_s: float = 0.0  # > 0: task inputs (target pose) older than this also count as stale
     smoothing: float = 0.0  # exponential smoothing of commands, 0 = off
     max_step_scale: float = 1.0  # multiplies the bundle's max_step_per_tick
     control_period_s: float = 0.0  # 0: the bundle's period
@@ -182,7 +183,7 @@ class DeployController:
     def tick(self, now: float) -> np.ndarray | None:
         if self.state in (INACTIVE, ESTOP):
             return None
-        if self.watchdog.stale(["joint_states"], now):
+        if self.watchdog.stale(["joint_states"], now) or self._inputs_stale(now):
             if self.state != STALE_HOLD:
                 self.counters["stale_events"] += 1
                 self._set(STALE_HOLD)
@@ -199,6 +200,11 @@ class DeployController:
         if cmd is not None:
             self.counters["commands"] += 1
         return cmd
+
+    def _inputs_stale(self, now: float) -> bool:
+        """Streaming task inputs (only with ``input_timeout_s``) that were received once but stopped."""
+        t = self.cfg.input_timeout_s
+        return t > 0 and any(self.inputs[k] is not None and self.watchdog.age(k, now) > t for k in self.inputs)
 
     def _soft_start_command(self, now: float) -> np.ndarray | None:
         a = min(max((now - self._ramp_t0) / max(self._ramp_s, 1e-9), 0.0), 1.0)
