@@ -84,6 +84,9 @@ class SceneCfg:
     # False: only the hand and fingers collide (as MuJoCo Playground's Panda); the arm
     # links keep their meshes for rendering and inertia. Several times cheaper to step.
     arm_link_collisions: bool = False
+    # Functions ``hook(spec)`` that add to the scene before it compiles (gel pads, pegs,
+    # sockets); they live in simreal.sim, the only package that imports MuJoCo.
+    spec_hooks: list = field(default_factory=list)
 
 
 def build_scene(cfg: SceneCfg) -> mujoco.MjModel:
@@ -123,6 +126,8 @@ def build_scene(cfg: SceneCfg) -> mujoco.MjModel:
             type=mujoco.mjtGeom.mjGEOM_SPHERE, size=[marker.radius, 0, 0], rgba=list(marker.rgba),
             contype=0, conaffinity=0, group=1,
         )
+    for hook in cfg.spec_hooks:
+        hook(spec)
     for obj in cfg.mjcf_objects:
         _attach_mjcf(spec, obj)
     return compile_mjcf(spec)

@@ -5,6 +5,11 @@ with MjSpec. Its compliant contact is MuJoCo's direct solref (-stiffness, -dampi
 MuJoCo's direct stiffness is per unit of effective mass, so the physical pad stiffness
 (N/mm; TacSL calibrated 200-300 and randomized over [150, 350]) is divided by a
 reference mass, the mass of the part the fingers hold.
+
+Units: TacSL's 200-300 are its simulator's own compliance units. Here the stiffness is
+in N/mm; 2.5 N/mm (randomized over [1.5, 3.5], TacSL's relative range) holds a 30 g peg
+without creep at MuJoCo's 2 ms step, while 25 N/mm and above throws it out (contact
+period shorter than the step) and 0.25 N/mm lets it slide through.
 """
 
 from __future__ import annotations
@@ -27,16 +32,25 @@ def pad_solref(stiffness_n_per_mm: float, damping_n_s_per_m: float, ref_mass_kg:
     return (-stiffness_n_per_mm * 1e3 / ref_mass_kg, -damping_n_s_per_m / ref_mass_kg)
 
 
-def add_gel_pads(spec: mujoco.MjSpec, fingers=PANDA_FINGERS, stiffness_n_per_mm: float = 250.0,
-                 damping_n_s_per_m: float = 10.0, ref_mass_kg: float = 0.05) -> list[str]:
+def add_gel_pads(spec: mujoco.MjSpec, fingers=PANDA_FINGERS, stiffness_n_per_mm: float = 2.5,
+                 damping_n_s_per_m: float = 20.0, ref_mass_kg: float = 0.05, replace_finger_collisions: bool = True
+                 ) -> list[str]:
     """Attach a gel pad to each finger body of ``spec``; return the sensor site names
-    (``<finger>/sensor``) in finger order. Geoms are named ``<finger>/gel``."""
+    (``<finger>/sensor``) in finger order. Geoms are named ``<finger>/gel``.
+
+    replace_finger_collisions: the pads replace the fingers' own collision geoms (as a
+    GelSight sensor replaces the fingertip), so a held part touches only the gels.
+    """
     solref = pad_solref(stiffness_n_per_mm, damping_n_s_per_m, ref_mass_kg)
     sites = []
     for finger in fingers:
         body = spec.body(finger)
         if body is None:
             raise ModelError(f"cannot attach a gel pad: the model has no body {finger!r}")
+        if replace_finger_collisions:
+            for geom in body.geoms:
+                geom.contype = 0
+                geom.conaffinity = 0
         pad = mujoco.MjSpec.from_file(str(GEL_PAD_MJCF))
         pad.geom("gel").solref = list(solref)
         frame = body.add_frame()

@@ -14,6 +14,7 @@ import torch
 from simreal.sensors.tactile.augment import AugmentCfg
 from simreal.sensors.tactile.sdf import Sdf
 from simreal.sensors.tactile.sensor import TactileSensorArray
+from simreal.sensors.tactile.threads import serial_if_small
 
 
 def quat_to_rotmat(q: torch.Tensor) -> torch.Tensor:
@@ -39,7 +40,9 @@ class _EnvTactile:
                                         augment=augment, difference=difference, device=env.device,
                                         generator=getattr(env, "rng", None))
         self.prev_rel: torch.Tensor | None = None  # (num_envs*S, K, 3) object minus sensor position
-        self.step = -1
+        self.last_rel: torch.Tensor | None = None
+        self.last_slip: torch.Tensor | None = None
+        self.fresh = torch.ones(env.num_envs * len(sites), dtype=torch.bool, device=env.device)  # no history yet
 
     def geometry(self, env):
         S, K = len(self.site_ids), len(self.body_ids)
@@ -55,11 +58,16 @@ class _EnvTactile:
     def slip(self, env, spos, srot, opos) -> torch.Tensor:
         """(num_envs*S, 3) velocity of the gel relative to the nearest object, sensor frame."""
         rel = opos - spos.unsqueeze(1)
-        if self.prev_rel is None or self.prev_rel.shape != rel.shape:
+        if self.last_rel is not None and torch.equal(rel, self.last_rel):
+            return self.last_slip  # same state as the last call: same answer (terms stay pure)
+        if self.prev_rel is None:
             self.prev_rel = rel.clone()
+        self.prev_rel = torch.where(self.fresh.view(-1, 1, 1), rel, self.prev_rel)
+        self.fresh[:] = False
         v_obj = (rel - self.prev_rel)[:, 0] / env.step_dt  # object relative to sensor, world frame
         self.prev_rel = rel.clone()
-        return -(v_obj.unsqueeze(1) @ srot).squeeze(1)
+        self.last_rel, self.last_slip = rel.clone(), -(v_obj.unsqueeze(1) @ srot).squeeze(1)
+        return self.last_slip
 
 
 def _state(env, key, **kwargs) -> _EnvTactile:
@@ -75,8 +83,9 @@ def tactile_rgb(env, sensor: str, sites: tuple[str, ...], objects: dict[str, Sdf
     difference from the no-contact frame over 255)."""
     st = _state(env, ("rgb", sensor, tuple(sites), tuple(objects), width, difference), sensor=sensor, sites=sites,
                 objects=objects, width=width, difference=difference, augment=augment, calibration=calibration)
-    geom, *_ = st.geometry(env)
-    img = st.array.rgb(st.array.depth(geom)) / 255.0
+    with serial_if_small(st.array.num_sensors * st.array.width * st.array.height, env.device):
+        geom, *_ = st.geometry(env)
+        img = st.array.rgb(st.array.depth(geom)) / 255.0
     return img.reshape(env.num_envs, -1)
 
 
@@ -84,16 +93,20 @@ def tactile_depth(env, sensor: str, sites: tuple[str, ...], objects: dict[str, S
     """(num_envs, S*H*W) penetration depth maps in mm."""
     st = _state(env, ("depth", sensor, tuple(sites), tuple(objects), width), sensor=sensor, sites=sites,
                 objects=objects, width=width, difference=False, augment=None, calibration=None)
-    geom, *_ = st.geometry(env)
-    return st.array.depth(geom).reshape(env.num_envs, -1)
+    with serial_if_small(st.array.num_sensors * st.array.width * st.array.height, env.device):
+        geom, *_ = st.geometry(env)
+        depth = st.array.depth(geom)
+    return depth.reshape(env.num_envs, -1)
 
 
 def tactile_forces(env, sensor: str, sites: tuple[str, ...], objects: dict[str, Sdf]) -> torch.Tensor:
     """(num_envs, S*rows*cols*3) force fields [normal, shear x, shear y] in N, sensor frames."""
     st = _state(env, ("forces", sensor, tuple(sites), tuple(objects)), sensor=sensor, sites=sites, objects=objects,
                 width=8, difference=False, augment=None, calibration=None)
-    geom, spos, srot, opos = st.geometry(env)
-    return st.array.forces(geom, st.slip(env, spos, srot, opos)).reshape(env.num_envs, -1)
+    with serial_if_small(st.array.num_sensors * len(st.array.taxels), env.device):
+        geom, spos, srot, opos = st.geometry(env)
+        forces = st.array.forces(geom, st.slip(env, spos, srot, opos))
+    return forces.reshape(env.num_envs, -1)
 
 
 def reset_tactile(env, env_ids: torch.Tensor) -> None:
@@ -102,5 +115,5 @@ def reset_tactile(env, env_ids: torch.Tensor) -> None:
         S = len(st.site_ids)
         ids = (env_ids.unsqueeze(1) * S + torch.arange(S, device=env_ids.device)).reshape(-1)
         st.array.reset(ids)
-        if st.prev_rel is not None:
-            st.prev_rel = None  # re-seeded at the next step (one step without shear)
+        st.fresh[ids] = True  # a reset jump is not slip
+        st.last_rel = None

@@ -31,11 +31,12 @@ class SensorCfg:
     k_n: float = 2.0e3  # N/m per taxel: normal penalty stiffness (TacSL's penalty model; value an estimate)
     k_t: float = 50.0  # N/(m/s) per taxel: tangential slip coefficient (TacSL penalty model; estimate)
     mu: float = 1.0  # gel-object friction cap |f_t| <= mu |f_n| (silicone on rigid parts, estimate)
-    # Compliant contact of the elastomer pad in MuJoCo, as direct stiffness/damping
-    # (solref = (-stiffness, -damping)): TacSL calibrated about 200-300 and randomized [150, 350].
-    pad_stiffness: float = 250.0
-    pad_stiffness_range: tuple[float, float] = (150.0, 350.0)
-    pad_damping: float = 10.0  # estimate
+    # Compliant contact of the elastomer pad in MuJoCo (simreal.sim.tactile_pads): TacSL
+    # calibrated its stiffness at about 200-300 (its simulator's units) and randomized it over
+    # [150, 350]; here N/mm, the same relative range, chosen to hold a 30 g peg at a 2 ms step.
+    pad_stiffness_n_per_mm: float = 2.5
+    pad_stiffness_range_n_per_mm: tuple[float, float] = (1.5, 3.5)
+    pad_damping_n_s_per_m: float = 20.0  # estimate
 
     @property
     def gel_width_mm(self) -> float:

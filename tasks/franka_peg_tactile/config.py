@@ -1,0 +1,241 @@
+"""franka-peg-place-tactile and franka-peg-insert-tactile (TacSL's tasks, Akinola et al. 2024).
+
+The Panda, with gel pads on its fingers, starts each episode holding a peg (12 mm
+cylinder, 50 mm long) pointing down, somewhat above a socket whose position is known to
+the policy only to +-5 mm. Actions move the tool point (end-effector pose deltas); the
+gripper stays closed. Success (judged on the last step):
+- place: the peg stands upright within 15 degrees, its tip centred over the hole within
+  4 mm and within 5 mm of the socket's top (TacSL's placement criterion);
+- insert: the mean distance of three peg keypoints (tip, centre, top) to their inserted
+  targets is under 1 cm (TacSL's keypoint criterion).
+Observation groups: ``policy`` (joints, tool pose, noisy socket position), ``tactile``
+(both fingers: force fields for place, 80x60 RGB images for insert), ``critic``
+(privileged: peg and socket poses, keypoint errors, per-finger contact force totals).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import torch
+
+from simreal.envs.config import ActionCfg, EnvCfg, EventTerm, ObsGroupCfg, ObsTerm, RewardTerm, TerminationTerm
+from simreal.envs.ee_actions import quat_to_rotmat
+from simreal.mdp import events, observations as obs, rewards
+from simreal.sensors.tactile.observations import reset_tactile, tactile_forces, tactile_rgb
+from simreal.sensors.tactile.sdf import CylinderSdf
+from simreal.sim.peg_scene import PegSocketCfg, add_peg_and_socket, firm_grip
+from simreal.sim.scene import SceneCfg
+from simreal.sim.tactile_pads import add_gel_pads
+
+PEG = PegSocketCfg()
+SITES = ("left_finger/sensor", "right_finger/sensor")
+SENSOR = "gelsight_r15"
+SHAPES = {"peg": CylinderSdf(PEG.peg_radius, PEG.peg_half_length)}
+PAD_FACE_M = 0.0005  # pad surface from the finger frame's origin plane (assets/tactile/gel_pad.xml)
+SQUEEZE_M = 0.0003  # initial grip: each pad pressed this far into the peg
+GRIP_FROM_TOP_M = 0.012  # pads hold the peg this far below its top
+SOCKET_NOISE_M = 0.005  # the policy's socket position: per-episode offset uniform in +-5 mm
+UPRIGHT_DEG = 15.0
+PLACE_XY_M, PLACE_Z_M, INSERT_KEYPOINT_M = 0.004, 0.005, 0.01
+
+
+# ------------------------------------------------------------------ task terms
+def peg_axis(env) -> torch.Tensor:
+    """(N, 3) peg axis (body z) in the world; points from the held end to the tip."""
+    return quat_to_rotmat(env.body_quat("peg"))[..., 2]
+
+
+def peg_keypoints(env) -> torch.Tensor:
+    """(N, 3, 3): top, centre, tip of the peg."""
+    k = torch.tensor([-PEG.peg_half_length, 0.0, PEG.peg_half_length], device=env.device)
+    return env.body_pos("peg").unsqueeze(1) + k.view(1, 3, 1) * peg_axis(env).unsqueeze(1)
+
+
+def target_keypoints(env, inserted: bool) -> torch.Tensor:
+    """(N, 3, 3): where the keypoints are when the peg is upright on (or in) the socket."""
+    tip_z = 0.0 if inserted else PEG.socket_height
+    k = torch.tensor([2 * PEG.peg_half_length, PEG.peg_half_length, 0.0], device=env.device)
+    base = env.buffers["socket"].clone()
+    base[:, 2] = tip_z
+    out = base.unsqueeze(1).repeat(1, 3, 1)
+    out[..., 2] += k
+    return out
+
+
+def keypoint_error(env, inserted: bool) -> torch.Tensor:
+    return (peg_keypoints(env) - target_keypoints(env, inserted)).norm(dim=-1).mean(dim=1)
+
+
+def peg_to_target(env, inserted: bool) -> torch.Tensor:
+    """(N, 9) keypoints minus their targets."""
+    return (peg_keypoints(env) - target_keypoints(env, inserted)).reshape(env.num_envs, -1)
+
+
+def keypoint_reward_tanh(env, inserted: bool, std: float) -> torch.Tensor:
+    return 1.0 - torch.tanh(keypoint_error(env, inserted) / std)
+
+
+def placed(env) -> torch.Tensor:
+    tilt = torch.rad2deg(torch.acos((-peg_axis(env)[:, 2]).clamp(-1, 1)))
+    tip = peg_keypoints(env)[:, 2]
+    xy = (tip[:, :2] - env.buffers["socket"][:, :2]).norm(dim=-1)
+    return (tilt < UPRIGHT_DEG) & (xy < PLACE_XY_M) & ((tip[:, 2] - PEG.socket_height).abs() < PLACE_Z_M)
+
+
+def inserted(env) -> torch.Tensor:
+    return keypoint_error(env, True) < INSERT_KEYPOINT_M
+
+
+def success_reward(env, task: str) -> torch.Tensor:
+    return (placed(env) if task == "place" else inserted(env)).float()
+
+
+def peg_dropped(env, max_distance: float = 0.08) -> torch.Tensor:
+    return (env.body_pos("peg") - env.ee_pos).norm(dim=-1) > max_distance
+
+
+def ee_rot6(env) -> torch.Tensor:
+    """(N, 6) tool orientation: the first two columns of its rotation matrix."""
+    return env.ee_rotmat[..., :2].transpose(1, 2).reshape(env.num_envs, 6)
+
+
+def contact_force_totals(env) -> torch.Tensor:
+    """(N, 6): per finger, the summed force field [normal, shear x, shear y] (N)."""
+    f = tactile_forces(env, SENSOR, SITES, SHAPES)
+    return f.reshape(env.num_envs, len(SITES), -1, 3).sum(dim=2).reshape(env.num_envs, -1)
+
+
+def socket_pos_noisy(env) -> torch.Tensor:
+    """(N, 3) the socket position with the episode's offset (uniform +-5 mm in x, y)."""
+    return env.buffers["socket"] + env.buffers["socket_offset"]
+
+
+# ------------------------------------------------------------------ events
+def place_socket(env, env_ids, dx: tuple[float, float], dy: tuple[float, float]) -> None:
+    """Socket (mocap) at the tool point's default x, y plus a uniform offset; draw the
+    policy's per-episode error of its position."""
+    n = env_ids.numel()
+    for name in ("socket", "socket_offset"):
+        if name not in env.buffers:
+            env.buffers[name] = torch.zeros(env.num_envs, 3, device=env.device)
+    if "ee_home" not in env.buffers:
+        env.backend.forward(env_ids)
+        env.buffers["ee_home"] = env.ee_pos.mean(0, keepdim=True).expand(env.num_envs, 3).clone()
+    u = torch.rand(n, 4, generator=env.rng, device=env.device)
+    pos = env.buffers["ee_home"][env_ids].clone()
+    pos[:, 0] += dx[0] + (dx[1] - dx[0]) * u[:, 0]
+    pos[:, 1] += dy[0] + (dy[1] - dy[0]) * u[:, 1]
+    pos[:, 2] = 0.0
+    env.buffers["socket"][env_ids] = pos
+    env.buffers["socket_offset"][env_ids] = 0.0
+    env.buffers["socket_offset"][env_ids, :2] = (2 * u[:, 2:] - 1) * SOCKET_NOISE_M
+    mocap = int(env.model.body("socket").mocapid[0])
+    env.backend.mocap_pos[env_ids, mocap] = pos.to(env.backend.mocap_pos.dtype)
+
+
+def arm_above_socket(env, env_ids, height: tuple[float, float] = (0.10, 0.13), xy: float = 0.01,
+                     iters: int = 12) -> None:
+    """Move the arm (in qpos, by damped least-squares IK on the tool point, orientation
+    held) so that the tool point starts ``height`` above the socket, +-``xy`` off centre."""
+    n = env_ids.numel()
+    u = torch.rand(n, 3, generator=env.rng, device=env.device)
+    goal = env.buffers["socket"][env_ids].clone()
+    goal[:, :2] += (2 * u[:, :2] - 1) * xy
+    goal[:, 2] = height[0] + (height[1] - height[0]) * u[:, 2]
+    q = env.backend.qpos
+    ids = env.arm_qpos_ids
+    for _ in range(iters):  # a few IK steps at reset, batched over the resetting envs
+        env.backend.forward(env_ids)
+        J = env.action.jacobian()[env_ids]
+        err = torch.zeros(n, 6, device=env.device)
+        err[:, :3] = (goal - env.ee_pos[env_ids]).clamp(-0.1, 0.1)
+        dq = (J.transpose(1, 2) @ torch.linalg.solve(J @ J.transpose(1, 2) + 1e-4 * torch.eye(6, device=env.device),
+                                                     err.unsqueeze(-1))).squeeze(-1)
+        rows = q.index_select(0, env_ids)
+        arm = torch.clamp(rows.index_select(1, ids).float() + dq, env.action.lower, env.action.upper)
+        rows.index_copy_(1, ids, arm.to(q.dtype))
+        q.index_copy_(0, env_ids, rows)
+
+
+def peg_in_hand(env, env_ids, slide_m: tuple[float, float] = (-0.003, 0.003)) -> None:
+    """Close the fingers on the peg, held pointing along the tool axis."""
+    q = env.backend.qpos
+    width = PEG.peg_radius - PAD_FACE_M - SQUEEZE_M
+    for jid in env.gripper_qpos_ids.tolist():
+        q[env_ids, jid] = width
+    env.backend.ctrl[env_ids, env.gripper_ctrl_id] = float(env.robot.gripper_ctrl_closed)
+    env.backend.forward(env_ids)
+    sites = [env.model.site(s).id for s in SITES]
+    mid = 0.5 * (env.backend.site_xpos[env_ids, sites[0]] + env.backend.site_xpos[env_ids, sites[1]]).float()
+    hand = env.model.body(env.robot.ee_body).id
+    quat = env.backend.xquat[env_ids, hand].float()
+    axis = quat_to_rotmat(quat)[..., 2]
+    slide = slide_m[0] + (slide_m[1] - slide_m[0]) * torch.rand(env_ids.numel(), 1, generator=env.rng, device=env.device)
+    centre = mid + axis * (PEG.peg_half_length - GRIP_FROM_TOP_M + slide)
+    s = env.free_joint_qpos_slice("peg_joint")
+    q[env_ids, s.start:s.start + 3] = centre.to(q.dtype)
+    q[env_ids, s.start + 3:s.start + 7] = quat.to(q.dtype)
+
+
+# ------------------------------------------------------------------ config
+def franka_peg_tactile_cfg(task: str = "insert", tactile: str | None = None) -> EnvCfg:
+    """task: "place" or "insert"; tactile: "forces" or "rgb" (default: forces for place,
+    80x60 images for insert)."""
+    if task not in ("place", "insert"):
+        raise ValueError(f"task must be 'place' or 'insert', got {task!r}")
+    tactile = tactile or ("forces" if task == "place" else "rgb")
+    is_insert = task == "insert"
+    if tactile == "forces":
+        touch = ObsTerm(tactile_forces, params={"sensor": SENSOR, "sites": SITES, "objects": SHAPES}, scale=0.1)
+    elif tactile == "rgb":
+        touch = ObsTerm(tactile_rgb, params={"sensor": SENSOR, "sites": SITES, "objects": SHAPES, "width": 80})
+    else:
+        raise ValueError(f"tactile must be 'forces' or 'rgb', got {tactile!r}")
+    policy = ObsGroupCfg(terms={
+        "joint_pos": ObsTerm(obs.joint_pos_rel, noise_std=0.005),
+        "joint_vel": ObsTerm(obs.joint_vel, noise_std=0.02, scale=0.1),
+        "ee_pos": ObsTerm(obs.ee_pos, noise_std=0.001),
+        "ee_rot": ObsTerm(ee_rot6, noise_std=0.005),
+        "socket_pos": ObsTerm(socket_pos_noisy, noise_std=0.0005),
+        "last_action": ObsTerm(obs.last_action),
+    }, noisy=True)
+    critic = ObsGroupCfg(terms={
+        "joint_pos": ObsTerm(obs.joint_pos_rel),
+        "joint_vel": ObsTerm(obs.joint_vel, scale=0.1),
+        "ee_pos": ObsTerm(obs.ee_pos),
+        "ee_rot": ObsTerm(ee_rot6),
+        "peg_pos": ObsTerm(obs.body_pos, params={"body": "peg"}),
+        "peg_quat": ObsTerm(obs.body_quat, params={"body": "peg"}),
+        "socket_pos": ObsTerm(obs.buffer, params={"name": "socket"}),
+        "peg_to_target": ObsTerm(peg_to_target, params={"inserted": is_insert}),
+        "contact_forces": ObsTerm(contact_force_totals, scale=0.1),
+        "last_action": ObsTerm(obs.last_action),
+    }, noisy=False)
+    return EnvCfg(
+        scene=SceneCfg(robot="franka_panda", spec_hooks=[add_gel_pads, firm_grip, partial(add_peg_and_socket, cfg=PEG)]),
+        actions=ActionCfg(type="ee_pose_delta", scale=0.005, gripper=False),
+        observations={"policy": policy, "tactile": ObsGroupCfg(terms={"fingers": touch}, noisy=False),
+                      "critic": critic},
+        rewards={
+            "keypoints": RewardTerm(keypoint_reward_tanh, weight=1.0, params={"inserted": is_insert, "std": 0.05}),
+            "keypoints_fine": RewardTerm(keypoint_reward_tanh, weight=2.0, params={"inserted": is_insert, "std": 0.01}),
+            "success": RewardTerm(success_reward, weight=5.0, params={"task": task}),
+            "action_rate": RewardTerm(rewards.action_rate_l2, weight=-0.01),
+        },
+        terminations={"peg_dropped": TerminationTerm(peg_dropped)},
+        events={
+            "reset_joints": EventTerm(events.reset_joints_uniform, params={"offset_rad": (-0.05, 0.05)}),
+            "socket": EventTerm(place_socket, params={"dx": (-0.03, 0.03), "dy": (-0.03, 0.03)}),
+            "arm": EventTerm(arm_above_socket),
+            "peg_in_hand": EventTerm(peg_in_hand),
+            "tactile": EventTerm(reset_tactile),
+        },
+        success=placed if task == "place" else inserted,
+        episode_length_s=4.0,
+        decimation=10,
+    )
+
+
+franka_peg_place_tactile_cfg = partial(franka_peg_tactile_cfg, "place")
+franka_peg_insert_tactile_cfg = partial(franka_peg_tactile_cfg, "insert")

@@ -1,0 +1,58 @@
+"""The tactile peg tasks: they build, hold the peg, and a privileged script succeeds."""
+
+import pytest
+import torch
+
+from simreal.registry import make_env
+
+TASKS = {"franka-peg-place-tactile": ("place", 2 * 10 * 14 * 3), "franka-peg-insert-tactile": ("insert", 2 * 60 * 80 * 3)}
+
+
+@pytest.fixture(autouse=True)
+def _one_thread(tmp_path_factory, monkeypatch):
+    # many small tensor ops per step: on a shared 2-core machine one thread avoids OpenMP barrier waits
+    monkeypatch.setenv("SIMREAL_CACHE", str(tmp_path_factory.getbasetemp() / "simreal_cache"))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def scripted_action(env, task):
+    """Privileged: move the peg tip over the socket, then down onto (or into) it."""
+    from simreal.tasks.franka_peg_tactile.config import PEG, peg_keypoints
+
+    tip = peg_keypoints(env)[:, 2]
+    goal = env.buffers["socket"].clone()
+    goal[:, 2] = 0.0 if task == "insert" else PEG.socket_height
+    d = goal - tip
+    a = torch.zeros(env.num_envs, 6)
+    a[:, :2] = (d[:, :2] / 0.005).clamp(-1, 1)
+    centred = d[:, :2].norm(dim=-1) < 0.002
+    a[:, 2] = torch.where(centred, (d[:, 2] / 0.005).clamp(-0.5, 0.5), torch.zeros(env.num_envs))
+    return a
+
+
+@pytest.mark.parametrize("task_id", sorted(TASKS))
+def test_peg_task_holds_peg_and_script_succeeds(task_id):
+    from simreal.tasks.franka_peg_tactile.config import contact_force_totals, inserted, placed
+
+    task, tactile_dim = TASKS[task_id]
+    env = make_env(task_id, num_envs=4, seed=1)
+    assert env.num_actions == 6
+    assert env.obs["tactile"].shape == (4, tactile_dim)
+    start = (env.body_pos("peg") - env.ee_pos).norm(dim=-1)
+    for _ in range(20):
+        env.step(torch.zeros(4, 6))
+    assert env.counters["episodes"] == 0  # the peg stays in the hand
+    assert torch.allclose((env.body_pos("peg") - env.ee_pos).norm(dim=-1), start, atol=0.003)
+    forces = contact_force_totals(env).reshape(4, 2, 3)
+    assert bool((forces[..., 0] > 0.5).all())  # both gels feel the grip
+    done = torch.zeros(4, dtype=torch.bool)
+    for _ in range(150):
+        _, _, d, _ = env.step(scripted_action(env, task))
+        done |= d
+    assert not bool(done.any())
+    success = placed(env) if task == "place" else inserted(env)
+    assert bool(success.all()), success
+    assert float(env.obs["tactile"].abs().sum()) > 0
