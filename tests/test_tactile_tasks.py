@@ -56,3 +56,15 @@ def test_peg_task_holds_peg_and_script_succeeds(task_id):
     success = placed(env) if task == "place" else inserted(env)
     assert bool(success.all()), success
     assert float(env.obs["tactile"].abs().sum()) > 0
+
+
+def test_pad_compliance_is_randomized_per_env():
+    from simreal.sim.tactile_pads import pad_solref
+
+    env = make_env("franka-peg-place-tactile", num_envs=6, seed=2)
+    solref = env.backend.param("geom_solref")
+    left, right = (env.model.geom(g).id for g in ("left_finger/gel", "right_finger/gel"))
+    assert torch.equal(solref[:, left], solref[:, right])
+    lo, hi = pad_solref(1.5, 20.0, 0.05)[0], pad_solref(3.5, 20.0, 0.05)[0]
+    k = solref[:, left, 0]
+    assert bool(((k <= lo) & (k >= hi)).all()) and len(set(k.tolist())) == 6

@@ -17,6 +17,7 @@ import torch
 #: Names are MuJoCo's, so users can look them up in the MJCF reference.
 PARAM_FIELDS = (
     "geom_friction",  # (ngeom, 3) sliding, torsional, rolling
+    "geom_solref",  # (ngeom, 2) contact compliance: (timeconst, dampratio) or direct (-stiffness, -damping)
     "body_mass",  # (nbody,)
     "dof_damping",  # (nv,)
     "dof_armature",  # (nv,)

@@ -26,7 +26,7 @@ from simreal.sensors.tactile.observations import reset_tactile, tactile_forces, 
 from simreal.sensors.tactile.sdf import CylinderSdf
 from simreal.sim.peg_scene import PegSocketCfg, add_peg_and_socket, firm_grip
 from simreal.sim.scene import SceneCfg
-from simreal.sim.tactile_pads import add_gel_pads
+from simreal.sim.tactile_pads import add_gel_pads, pad_solref
 
 PEG = PegSocketCfg()
 SITES = ("left_finger/sensor", "right_finger/sensor")
@@ -178,6 +178,21 @@ def peg_in_hand(env, env_ids, slide_m: tuple[float, float] = (-0.003, 0.003)) ->
     q[env_ids, s.start + 3:s.start + 7] = quat.to(q.dtype)
 
 
+def randomize_pad_compliance(env, env_ids, stiffness_n_per_mm: tuple[float, float] = (1.5, 3.5),
+                             damping_n_s_per_m: float = 20.0, ref_mass_kg: float = 0.05) -> None:
+    """Per env, both gel pads get one stiffness uniform in the range (TacSL randomized its
+    pad stiffness over [150, 350] around 250; the same relative range here)."""
+    n = env_ids.numel()
+    k = stiffness_n_per_mm[0] + (stiffness_n_per_mm[1] - stiffness_n_per_mm[0]) * torch.rand(
+        n, generator=env.rng, device=env.device)
+    unit = torch.tensor(pad_solref(1.0, damping_n_s_per_m, ref_mass_kg), device=env.device, dtype=torch.float64)
+    solref = torch.stack([unit[0] * k.double(), unit[1].expand(n)], dim=1)  # stiffness scales linearly
+    values = env.backend.param("geom_solref")[env_ids]
+    for geom in ("left_finger/gel", "right_finger/gel"):
+        values[:, env.model.geom(geom).id] = solref
+    env.backend.set_param("geom_solref", env_ids, values)
+
+
 # ------------------------------------------------------------------ config
 def franka_peg_tactile_cfg(task: str = "insert", tactile: str | None = None) -> EnvCfg:
     """task: "place" or "insert"; tactile: "forces" or "rgb" (default: forces for place,
@@ -230,6 +245,7 @@ def franka_peg_tactile_cfg(task: str = "insert", tactile: str | None = None) -> 
             "arm": EventTerm(arm_above_socket),
             "peg_in_hand": EventTerm(peg_in_hand),
             "tactile": EventTerm(reset_tactile),
+            "pad_compliance": EventTerm(randomize_pad_compliance),
         },
         success=placed if task == "place" else inserted,
         episode_length_s=4.0,
