@@ -155,3 +155,28 @@ def test_recurrent_policy_exports_its_hidden_state(tmp_path):
     c.activate(0.0)
     c.tick(0.001)
     assert c.state == "running" and all(np.all(v == 0) for v in b.state.values())
+
+
+def test_simreal_actor_exports_with_its_normalizer(tmp_path):
+    """What simreal's runner hands to write_bundle: an rl actor, its normalizer trained, in eval mode."""
+    from simreal.registry import make_env
+    from simreal.rl.models.actor import GaussianActor
+
+    env = make_env("franka-reach", num_envs=16, seed=0)
+    obs = env.get_observations()
+    actor = GaussianActor(obs, ["policy"], env.num_actions, [32, 32])
+    actor.train()
+    actor.update_normalizer(obs["policy"] * 3 + 1)
+    actor.eval()
+    b = write_bundle(tmp_path / "b", actor, "franka-reach", obs["policy"], provenance={"seed": 0})
+    with torch.no_grad():
+        ref = actor(obs["policy"]).numpy()
+    np.testing.assert_allclose(b.act(obs["policy"].numpy()), ref, atol=1e-5)
+    assert not np.allclose(actor.normalizer.mean.numpy(), 0)  # the normalizer did matter
+
+
+def test_export_verb_points_to_the_library(capsys):
+    from simreal.cli import main
+
+    assert main(["export", "runs/x", "--out", "b"]) == 2
+    assert "write_bundle" in capsys.readouterr().err
