@@ -91,6 +91,10 @@ def _front_panel(rng, lo, hi, y_front, handle_at: str | None):
     w, h = hi[0] - lo[0], hi[1] - lo[1]
     cx, cz = (lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2
     inset = 0.05
+    if rng is not None and rng.random() < 0.35:  # a round pull knob instead of a bar
+        x = {"left": lo[0] + inset, "right": hi[0] - inset}.get(handle_at, cx)
+        z = hi[1] - inset if handle_at == "top" else cz
+        return union(panel, cylinder([x, y_front - WALL - 0.012, z], 0.015, 0.026, axis=1))
     if handle_at in ("left", "right"):
         x = lo[0] + inset if handle_at == "left" else hi[0] - inset
         pull = bar_handle([x, y_front - WALL, cz], min(0.25, 0.5 * h), axis=2)
@@ -239,10 +243,17 @@ def faucet(rng) -> GenObject:
     spout = union(cylinder([0, 0, top + collar_h / 2], R * 0.8, collar_h, axis=2), arm,
                   box([-0.012, -reach, top + collar_h - 0.06], [0.012, -reach + 0.024, top + collar_h - 0.01]))
     kr, kl = rng.uniform(0.015, 0.022), rng.uniform(0.02, 0.035)
-    knob = cylinder([R + kl / 2 - 0.002, 0, 0.01 + Hb * 0.6], kr, kl, axis=0)
-    joints = [GtJoint("spout", "revolute", np.array([0, 0, 1.0]), np.array([0, 0, top]), (-np.pi / 2, np.pi / 2)),
-              GtJoint("knob", "continuous", np.array([1.0, 0, 0]), np.array([R, 0, 0.01 + Hb * 0.6]), None)]
-    return GenObject("faucet", 0, {"body": body, "spout": spout, "knob": knob}, joints)
+    zk = 0.01 + Hb * 0.6
+    joints = [GtJoint("spout", "revolute", np.array([0, 0, 1.0]), np.array([0, 0, top]), (-np.pi / 2, np.pi / 2))]
+    if rng.random() < 0.5:  # a round knob spins
+        handle = cylinder([R + kl / 2 - 0.002, 0, zk], kr, kl, axis=0)
+        joints.append(GtJoint("handle", "continuous", np.array([1.0, 0, 0]), np.array([R, 0, zk]), None))
+    else:  # a lever on a stem turns through a limited range
+        arm = rng.uniform(0.06, 0.1)
+        handle = union(cylinder([R + kl / 2 - 0.002, 0, zk], kr * 0.7, kl, axis=0),
+                       box([R + kl - 0.012, -0.01, zk - 0.01], [R + kl, 0.01, zk + arm]))
+        joints.append(GtJoint("handle", "revolute", np.array([1.0, 0, 0]), np.array([R, 0, zk]), (-np.pi / 2, np.pi / 2)))
+    return GenObject("faucet", 0, {"body": body, "spout": spout, "handle": handle}, joints)
 
 
 MAKERS = {"cabinet": cabinet, "box": lidded_box, "laptop": laptop, "microwave": microwave, "oven": oven, "faucet": faucet}

@@ -117,6 +117,18 @@ def _contact_axis(contact: np.ndarray, q_child_centre: np.ndarray):
     return centre, normal
 
 
+def _enclosed(parent_pts: np.ndarray, lo: np.ndarray, hi: np.ndarray, k: int, tol: float) -> bool:
+    """The parent has walls on both sides of the child across both axes other than ``k``
+    (a drawer in its cavity), within the child's span."""
+    for a in [x for x in range(3) if x != k]:
+        b = 3 - k - a
+        band = parent_pts[(parent_pts[:, k] > lo[k] + tol) & (parent_pts[:, k] < hi[k] - tol)
+                          & (parent_pts[:, b] > lo[b] + tol) & (parent_pts[:, b] < hi[b] - tol)]
+        if not (np.any(band[:, a] < lo[a] + tol) and np.any(band[:, a] > hi[a] - tol)):
+            return False
+    return True
+
+
 def _snap(axis: np.ndarray, frame: np.ndarray) -> np.ndarray:
     """Snap an axis to the nearest object axis when within 5 degrees."""
     dots = frame.T @ axis
@@ -148,18 +160,19 @@ def geometric_proposals(ctx: PartContext) -> list[JointProposal]:
         out.extend(_panel_proposals(ctx, q, slab, p_lo, p_hi, p_mid, to_world))
 
     inside = np.prod(np.clip(np.minimum(c_hi, p_hi) - np.maximum(c_lo, p_lo), 0, None)) / max(np.prod(ext), 1e-12)
+    pd = ctx.parent.dense @ F
     for k in range(3):  # pull out of the parent along an object axis
         if slab is not None and k == slab[0]:
             continue
         sign = 1.0 if c_mid[k] >= p_mid[k] else -1.0
         overlap0 = min(c_hi[k], p_hi[k]) - max(c_lo[k], p_lo[k])
-        if ext[k] < 1e-3 or overlap0 < 0.5 * ext[k] or inside < 0.3:
+        if ext[k] < 1e-3 or overlap0 < 0.5 * ext[k] or not _enclosed(pd, c_lo, c_hi, k, ctx.tol):
             continue
         attach = (p_hi[k] - c_lo[k] if sign > 0 else c_hi[k] - p_lo[k]) - 0.25 * ext[k]
         travel = float(min(ext[k], attach))
         axis = np.zeros(3)
         axis[k] = sign
-        prior = 2.5 if inside > 0.5 else 1.0
+        prior = 2.5 if inside > 0.5 else 1.5
         out.append(JointProposal("prismatic", to_world(axis), to_world(c_mid), prior,
                                  f"slides out of {ctx.parent.name} along object axis {'+-'[sign < 0]}{'xyz'[k]}",
                                  max_travel=travel, min_travel=0.3 * ext[k]))
@@ -169,8 +182,10 @@ def geometric_proposals(ctx: PartContext) -> list[JointProposal]:
         centre, normal = patch
         normal = F.T @ _snap(F @ normal, F)
         axis_point = q.mean(0)  # a round part's own centre lies on its axis
-        if _circular(q, axis_point, normal):
-            out.append(JointProposal("continuous", to_world(normal), to_world(axis_point), 3.0,
+        axes = sorted((np.eye(3)[i] * np.sign(normal[i] or 1.0) for i in range(3)), key=lambda a: -abs(a @ normal))
+        spin = next((a for a in axes + [normal] if abs(a @ normal) > 0.7 and _circular(q, axis_point, a)), None)
+        if spin is not None:
+            out.append(JointProposal("continuous", to_world(spin), to_world(axis_point), 3.0,
                                      "round part: spins about its contact normal", max_travel=2 * np.pi,
                                      min_travel=2 * np.pi - 1e-6))
         elif slab is None:
@@ -187,9 +202,10 @@ def _panel_proposals(ctx, q, slab, p_lo, p_hi, p_mid, to_world) -> list[JointPro
     lo, hi = sq.min(0), sq.max(0)
     mid = (lo + hi) / 2
     n_out = 1.0 if mid[k] >= p_mid[k] else -1.0
-    handle = q[~in_slab]
+    dq = ctx.child.dense @ ctx.frame  # ~4 mm apart: small pulls still get many points
+    handle = dq[(dq[:, k] < s0 - 0.003) | (dq[:, k] > s1 + 0.003)]
     handle = handle[(handle[:, k] - mid[k]) * n_out > 0] if len(handle) else handle
-    has_handle = len(handle) >= 0.003 * len(q)
+    has_handle = len(handle) >= 20
     contact = ctx.contact @ ctx.frame if len(ctx.contact) else np.zeros((0, 3))
     props = []
     for u in [a for a in range(3) if a != k]:  # hinge axis along u, edge at side s of v
