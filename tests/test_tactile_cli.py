@@ -58,8 +58,8 @@ def test_calibrate_from_own_frames(tmp_path, cache):
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["fit_frames"] == 6 and result["held_out_frames"] == 2
-    out = run(["tactile", "press", "--sensor", "digit", "--depth-mm", "0.3", "--calibration", str(tmp_path / "digit.npz"),
-               "--out", str(tmp_path / "d.npz")], cache)
+    out = run(["tactile", "press", "--sensor", "digit", "--depth-mm", "0.3",
+               "--calibration", str(tmp_path / "digit.npz"), "--out", str(tmp_path / "d.npz")], cache)
     assert out.returncode == 0, out.stderr
 
 

@@ -5,7 +5,10 @@ import torch
 
 from simreal.registry import make_env
 
-TASKS = {"franka-peg-place-tactile": ("place", 2 * 10 * 14 * 3), "franka-peg-insert-tactile": ("insert", 2 * 60 * 80 * 3)}
+TASKS = {  # task id: (kind, tactile observation size: 2 fingers x force field or 80x60 RGB)
+    "franka-peg-place-tactile": ("place", 2 * 10 * 14 * 3),
+    "franka-peg-insert-tactile": ("insert", 2 * 60 * 80 * 3),
+}
 
 
 @pytest.fixture(autouse=True)

@@ -171,7 +171,8 @@ def peg_in_hand(env, env_ids, slide_m: tuple[float, float] = (-0.003, 0.003)) ->
     hand = env.model.body(env.robot.ee_body).id
     quat = env.backend.xquat[env_ids, hand].float()
     axis = quat_to_rotmat(quat)[..., 2]
-    slide = slide_m[0] + (slide_m[1] - slide_m[0]) * torch.rand(env_ids.numel(), 1, generator=env.rng, device=env.device)
+    u = torch.rand(env_ids.numel(), 1, generator=env.rng, device=env.device)
+    slide = slide_m[0] + (slide_m[1] - slide_m[0]) * u
     centre = mid + axis * (PEG.peg_half_length - GRIP_FROM_TOP_M + slide)
     s = env.free_joint_qpos_slice("peg_joint")
     q[env_ids, s.start:s.start + 3] = centre.to(q.dtype)
@@ -228,7 +229,8 @@ def franka_peg_tactile_cfg(task: str = "insert", tactile: str | None = None) -> 
         "last_action": ObsTerm(obs.last_action),
     }, noisy=False)
     return EnvCfg(
-        scene=SceneCfg(robot="franka_panda", spec_hooks=[add_gel_pads, firm_grip, partial(add_peg_and_socket, cfg=PEG)]),
+        scene=SceneCfg(robot="franka_panda",
+                       spec_hooks=[add_gel_pads, firm_grip, partial(add_peg_and_socket, cfg=PEG)]),
         actions=ActionCfg(type="ee_pose_delta", scale=0.005, gripper=False),
         observations={"policy": policy, "tactile": ObsGroupCfg(terms={"fingers": touch}, noisy=False),
                       "critic": critic},

@@ -101,7 +101,8 @@ def bench_tactile(sensor: str = "gelsight_r15", num_envs: int = 256, policy_widt
     slip = torch.zeros(num_envs, 3, device=device)
     slip[:, 0] = 0.01
     say(f"force field {cfg.taxel_rows}x{cfg.taxel_cols} taxels, batch {num_envs}")
-    taxel_rate = _rate(lambda: force_field(geom, taxels, slip, cfg.k_n, cfg.k_t, cfg.mu), num_envs * len(taxels), seconds)
+    taxel_rate = _rate(lambda: force_field(geom, taxels, slip, cfg.k_n, cfg.k_t, cfg.mu), num_envs * len(taxels),
+                       seconds)
     result = {
         "bench": "tactile", "sensor": cfg.name, "num_envs": num_envs, "device": str(device),
         "torch_threads": torch.get_num_threads(), "load_avg_1min": round(os.getloadavg()[0], 2),

@@ -37,7 +37,8 @@ class Calibration:
     def load(cls, path) -> "Calibration":
         path = Path(path)
         if not path.is_file():
-            raise FileNotFoundError(f"calibration file {path} does not exist; create one with `simreal tactile calibrate`")
+            raise FileNotFoundError(
+                f"calibration file {path} does not exist; create one with `simreal tactile calibrate`")
         data = np.load(path)
         missing = {"table", "background", "theta_max", "blur_sigma_mm", "meta"} - set(data.files)
         if missing:

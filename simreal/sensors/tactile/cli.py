@@ -7,8 +7,6 @@ import sys
 
 
 def _calibrate(args) -> int:
-    import numpy as np
-
     from simreal.sensors.tactile.calibration import (
         calibrate_default, default_calibration_path, fit_calibration, load_press_data, split_frames, taxim_data_path,
     )
@@ -82,7 +80,8 @@ def add_verbs(verbs, bench) -> None:
 
     p = sub.add_parser("calibrate", help="fit a sensor's shading table from real ball-press frames")
     p.add_argument("--sensor", default="gelsight_r15")
-    p.add_argument("--data", help="ball-press frames (.npz like taxim's dataPack.npz); default: the sensor's taxim data")
+    p.add_argument("--data", help="ball-press frames (.npz like taxim's dataPack.npz); "
+                                  "default: the sensor's taxim data")
     p.add_argument("--ball-radius-mm", type=float, help="radius of the pressed ball (default: the sensor's data)")
     p.add_argument("--mm-per-px", type=float, help="pixel size of the frames (default: the sensor's data)")
     p.add_argument("--holdout-every", type=int, default=4, help="hold out every N-th frame for validation (0: none)")
