@@ -25,12 +25,13 @@ def cache(tmp_path_factory):
 
 def test_press_writes_npz_and_png(tmp_path, cache):
     out = run(["tactile", "press", "--sensor", "gelsight_r15", "--indenter", "sphere", "--size-mm", "4",
-               "--depth-mm", "0.5", "--slide-mm", "0.3", "--width", "320", "--out", str(tmp_path / "p.npz"),
+               "--depth-mm", "0.5", "--slide-mm", "0.3", "--width", "320", "--taxels", "12x16",
+               "--out", str(tmp_path / "p.npz"),
                "--png", str(tmp_path / "p.png")], cache)
     assert out.returncode == 0, out.stderr
     data = np.load(tmp_path / "p.npz")
     assert data["depth_mm"].shape == (240, 320) and data["rgb"].shape == (240, 320, 3)
-    assert data["rgb"].dtype == np.uint8 and data["forces"].shape == (10, 14, 3)
+    assert data["rgb"].dtype == np.uint8 and data["forces"].shape == (12, 16, 3)
     assert float(data["mm_per_px"]) == pytest.approx(0.059, rel=1e-6)
     assert data["forces"][..., 0].sum() > 0 and data["forces"][..., 1].sum() > 0  # slid along +x
     assert (tmp_path / "p.png").stat().st_size > 1000

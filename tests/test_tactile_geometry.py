@@ -79,6 +79,10 @@ def test_depth_beyond_gel_is_clamped_with_warning():
     with pytest.warns(UserWarning, match="deeper than the gel thickness"):
         depth = depth_image(geom, 120, 90, 6e-3, 4.5e-3, 1.0e-3)
     assert float(depth.max()) == pytest.approx(1.0, abs=1e-5)
+    sunk = sphere_press(1e-3, 3e-3)  # wholly below the surface, through the gel's base
+    with pytest.warns(UserWarning, match="deeper than the gel thickness"):
+        depth = depth_image(sunk, 120, 90, 6e-3, 4.5e-3, 1.5e-3)
+    assert float(depth.max()) == pytest.approx(1.5, abs=1e-5)
 
 
 def test_posed_batch_matches_sensor_frame_press():

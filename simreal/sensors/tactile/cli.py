@@ -51,8 +51,19 @@ def _press(args) -> int:
 
     from simreal.sensors.tactile.press import press, save_picture
 
+    from simreal.sensors.tactile.sensors import get_sensor
+
     size = [float(s) for s in str(args.size_mm).split(",")]
-    result = press(args.sensor, args.indenter, size, args.depth_mm, slide_mm=args.slide_mm, width=args.width,
+    sensor = get_sensor(args.sensor)
+    if args.taxels:
+        try:
+            rows, cols = (int(v) for v in args.taxels.lower().split("x"))
+        except ValueError:
+            raise ValueError(f"--taxels takes ROWSxCOLS, e.g. 20x28; got {args.taxels!r}") from None
+        if rows < 1 or cols < 1:
+            raise ValueError(f"--taxels needs at least one row and column, got {args.taxels!r}")
+        sensor = get_sensor(args.sensor, taxel_rows=rows, taxel_cols=cols)
+    result = press(sensor, args.indenter, size, args.depth_mm, slide_mm=args.slide_mm, width=args.width,
                    calibration=args.calibration)
     np.savez_compressed(args.out, **result)
     f = result["forces"]
@@ -97,6 +108,7 @@ def add_verbs(verbs, bench) -> None:
     p.add_argument("--slide-mm", type=float, default=0.0, help="tangential slide along the sensor's x axis")
     p.add_argument("--width", type=int, help="image width in pixels (default: the sensor's native width)")
     p.add_argument("--calibration", help="calibration file (default: the sensor's cached default)")
+    p.add_argument("--taxels", help="force field grid ROWSxCOLS (default: the sensor model's, 10x14)")
     p.add_argument("--out", default="press.npz")
     p.add_argument("--png", help="also write image, depth and force field side by side")
     p.set_defaults(func=_press)

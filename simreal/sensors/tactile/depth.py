@@ -25,8 +25,19 @@ def penetration_depth(geom: ContactGeometry, surface: torch.Tensor, thickness_m:
     B, N = geom.batch, surface.shape[0]
     d0, _ = geom.query(surface.unsqueeze(0).expand(B, N, 3), normals=False)
     depth = torch.zeros(B, N, dtype=surface.dtype, device=surface.device)
+    # an object pushed wholly below the surface does not cross z = 0: test the gel's base
+    # where an object is near enough to reach it
+    nb, npid = ((d0 >= 0) & (d0 <= thickness_m)).nonzero(as_tuple=True)
+    sunk = 0
+    if nb.numel() > 0:
+        base = surface[npid].clone()
+        base[:, 2] = -thickness_m
+        below = geom.query(base, nb, normals=False)[0] < 0
+        depth[nb[below], npid[below]] = thickness_m
+        sunk = int(below.sum())
     bid, pid = (d0 < 0).nonzero(as_tuple=True)  # only touched pixels march
     if bid.numel() == 0:
+        _warn_clamped(sunk, thickness_m, warn)
         return depth
     p = surface[pid].clone()
     z = d0[bid, pid]  # first step: down by the distance to the surface
@@ -38,13 +49,17 @@ def penetration_depth(geom: ContactGeometry, surface: torch.Tensor, thickness_m:
         if (s.abs() < tol_m).all() or bool((z <= -thickness_m).all()):
             break
     deep = z < -thickness_m
-    if warn and bool(deep.any()):
-        warnings.warn(
-            f"{int(deep.sum())} pixels pressed deeper than the gel thickness ({thickness_m * 1e3:.2f} mm); "
-            "their depth is clamped to the thickness", stacklevel=2,
-        )
+    _warn_clamped(int(deep.sum()) + sunk, thickness_m, warn)
     depth[bid, pid] = (-z).clamp(0, thickness_m)
     return depth
+
+
+def _warn_clamped(count: int, thickness_m: float, warn: bool) -> None:
+    if warn and count:
+        warnings.warn(
+            f"{count} pixels pressed deeper than the gel thickness ({thickness_m * 1e3:.2f} mm); "
+            "their depth is clamped to the thickness", stacklevel=3,
+        )
 
 
 def depth_image(geom: ContactGeometry, width: int, height: int, gel_width_m: float, gel_height_m: float,
