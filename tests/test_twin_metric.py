@@ -100,3 +100,13 @@ def test_bench_cli_prints_json_last_line(tmp_path):
     assert result["n_objects"] == 3 and result["n_joints"] == 4
     assert result["joint_success"] == 1.0 and result["check_pass_rate"] == 1.0
     assert 0 < result["s_per_object_mean"] < 60
+
+
+@pytest.mark.slow
+def test_bench_twin_meets_its_targets(tmp_path, monkeypatch):
+    """21 objects of every kind (3 passes of the kind cycle): the issue's targets."""
+    from simreal.twin.bench import bench_twin
+
+    result = bench_twin(21, seed=1, progress=False)
+    assert result["joint_success"] >= 0.9, result["failures"]
+    assert result["s_per_object_mean"] <= 60 and result["check_pass_rate"] == 1.0

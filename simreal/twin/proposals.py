@@ -122,8 +122,9 @@ def _enclosed(parent_pts: np.ndarray, lo: np.ndarray, hi: np.ndarray, k: int, to
     (a drawer in its cavity), within the child's span."""
     for a in [x for x in range(3) if x != k]:
         b = 3 - k - a
-        band = parent_pts[(parent_pts[:, k] > lo[k] + tol) & (parent_pts[:, k] < hi[k] - tol)
-                          & (parent_pts[:, b] > lo[b] + tol) & (parent_pts[:, b] < hi[b] - tol)]
+        sk, sb = min(tol, 0.2 * (hi[k] - lo[k])), min(tol, 0.2 * (hi[b] - lo[b]))
+        band = parent_pts[(parent_pts[:, k] > lo[k] + sk) & (parent_pts[:, k] < hi[k] - sk)
+                          & (parent_pts[:, b] > lo[b] + sb) & (parent_pts[:, b] < hi[b] - sb)]
         if not (np.any(band[:, a] < lo[a] + tol) and np.any(band[:, a] > hi[a] - tol)):
             return False
     return True
