@@ -24,7 +24,8 @@ def rollout(task: str, num_envs: int = 256, steps: int = 300, seed: int = 0,
     returns = torch.zeros(num_envs, device=env.device)
     finished_returns = []
     start = time.perf_counter()
-    for _ in tqdm(range(steps), desc=f"{task} x{num_envs}", unit="step", disable=None if progress else True, leave=False)  # None: off when not a terminal:
+    # disable=None: tqdm shows the bar only on a terminal
+    for _ in tqdm(range(steps), desc=f"{task} x{num_envs}", unit="step", disable=None if progress else True, leave=False):
         if policy is None:
             actions = action_std * torch.randn(num_envs, env.num_actions, generator=gen, device=env.device)
         else:

@@ -49,3 +49,11 @@ def test_view_mp4(tmp_path):
     out = tmp_path / "reach.mp4"
     simreal("view", "franka-reach", "--out", str(out), "--num-envs", "1", "--steps", "10", "--width", "160", "--height", "120")
     assert out.stat().st_size > 1000
+
+
+def test_rollout_main_job_reports_what_happened(tmp_path):
+    picture = tmp_path / "reach.png"
+    proc = simreal("rollout", "franka-reach", "--num-envs", "16", "--steps", "160", "--picture", str(picture))
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["episodes"] == 16 and result["diverged"] == 0 and result["success_rate"] is not None
+    assert "episodes ended" in proc.stdout and picture.stat().st_size > 1000
