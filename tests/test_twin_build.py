@@ -130,3 +130,16 @@ def test_all_kinds_generate_watertight_parts_with_ground_truth():
             assert mesh.is_watertight and mesh.volume > 0, (kind, name)
         for j in obj.joints:
             assert np.isclose(np.linalg.norm(j.axis), 1.0)
+
+
+def test_generator_without_manifold3d_gives_the_same_joints(tmp_path, monkeypatch):
+    """Without manifold3d the parts are closed boards side by side; the twin is the same."""
+    import simreal.twin.procedural as procedural
+
+    monkeypatch.setattr(procedural, "HAVE_MANIFOLD", False)
+    for kind, seed in (("cabinet", 7), ("microwave", 2)):
+        obj = generate(kind, seed)
+        assert all(m.is_watertight for m in obj.parts.values())
+        case = export(obj, tmp_path / kind)
+        build_twin(case / "parts", case / "twin", name=kind, progress=False)
+        assert evaluate(case / "twin", case / "gt.urdf")["joint_success"] == 1.0

@@ -127,6 +127,7 @@ def test_floating_part_is_attached_fixed_with_a_warning(tmp_path):
 
 
 def test_part_no_proposal_fits_becomes_fixed_low_confidence(tmp_path):
+    pytest.importorskip("manifold3d")
     # a die rattling inside a closed box: every motion collides within a few mm
     d = tmp_path / "parts"
     d.mkdir()
@@ -154,6 +155,7 @@ def test_point_cloud_scan_becomes_a_surface(tmp_path):
 
 
 def test_coacd_is_cached_by_mesh_hash(tmp_path):
+    pytest.importorskip("manifold3d")
     ring = trimesh.boolean.difference([trimesh.creation.box(extents=[0.2, 0.2, 0.05]),
                                        trimesh.creation.box(extents=[0.1, 0.1, 0.1])], engine="manifold")
     ring.apply_transform(trimesh.transformations.rotation_matrix(0.3, [0, 0, 1]))

@@ -53,8 +53,23 @@ def cylinder(centre, radius, length, axis: int) -> trimesh.Trimesh:
     return trimesh.creation.cylinder(radius=radius, height=length, sections=32, transform=tf)
 
 
+def _have_manifold() -> bool:
+    try:
+        import manifold3d  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+HAVE_MANIFOLD = _have_manifold()
+
+
 def union(*meshes) -> trimesh.Trimesh:
-    return trimesh.boolean.union(list(meshes), engine="manifold")
+    """One closed surface (manifold3d booleans); without manifold3d, the closed pieces side
+    by side in one mesh (still watertight, the pipeline treats each piece as a component)."""
+    if HAVE_MANIFOLD:
+        return trimesh.boolean.union(list(meshes), engine="manifold")
+    return trimesh.util.concatenate(list(meshes))
 
 
 def hollow(lo, hi, open_side: str, wall: float = WALL) -> trimesh.Trimesh:
@@ -66,7 +81,21 @@ def hollow(lo, hi, open_side: str, wall: float = WALL) -> trimesh.Trimesh:
         ilo[axis] = lo[axis] - 0.01
     else:
         ihi[axis] = hi[axis] + 0.01
-    return trimesh.boolean.difference([box(lo, hi), box(ilo, ihi)], engine="manifold")
+    if HAVE_MANIFOLD:
+        return trimesh.boolean.difference([box(lo, hi), box(ilo, ihi)], engine="manifold")
+    walls = []  # the same shell as boards: slabs of the outer box outside the inner one, per axis
+    for a in range(3):
+        for side in (0, 1):
+            wlo, whi = lo.copy(), hi.copy()
+            for b in range(a):  # earlier axes' slabs already cover the corners
+                wlo[b], whi[b] = max(lo[b], ilo[b]), min(hi[b], ihi[b])
+            if side == 0:
+                whi[a] = ilo[a]
+            else:
+                wlo[a] = ihi[a]
+            if np.all(whi - wlo > 1e-9):
+                walls.append(box(wlo, whi))
+    return trimesh.util.concatenate(walls)
 
 
 def bar_handle(centre, length, axis: int, out: float = 0.035) -> trimesh.Trimesh:
