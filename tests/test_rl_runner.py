@@ -114,7 +114,7 @@ def test_aacd_starts_from_the_teacher_critic(tmp_path, freeze):
     best = checkpoint_path(teacher_dir, "best")  # AACD takes the teacher's best checkpoint when there is one
     teacher_ckpt = best if best.is_file() else checkpoint_path(teacher_dir)
     teacher_critic = torch.load(teacher_ckpt, weights_only=False)["algo"]["critic"]
-    student_cfg = default_cfg("franka-reach", "aacd", {**TINY, "aacd": {"teacher": str(teacher_dir), "freeze_critic": freeze},
+    student_cfg = default_cfg("franka-reach", "aacd", {**TINY, "teacher": {"run_dir": str(teacher_dir), "freeze_critic": freeze},
                                                        "actor": {"groups": ["policy"], "hidden": [16]}})
     student = Runner(student_cfg, run_dir=tmp_path / "student", log=False)
     for k, v in teacher_critic.items():  # loaded
@@ -159,3 +159,20 @@ def test_eval_json_fields(tmp_path):
     Runner(tiny_cfg(), run_dir=tmp_path, log=False).train()
     result = evaluate(tmp_path, episodes=40, which="latest")
     assert result["episodes"] == 40 and 0.0 <= result["success_rate"] <= 1.0 and "mean_return" in result
+
+
+def test_dagger_student_imitates_the_teacher(tmp_path):
+    teacher_dir = tmp_path / "teacher"
+    Runner(tiny_cfg(steps=32 * 24 * 4), run_dir=teacher_dir, log=False).train()
+    cfg = default_cfg("franka-reach", "distill", {**TINY, "steps": 32 * 24 * 6, "teacher": {"run_dir": str(teacher_dir)},
+                                                  "actor": {"groups": ["policy"], "hidden": [64, 64]}})
+    runner = Runner(cfg, run_dir=tmp_path / "student", log=False)
+    obs = runner.env.get_observations()
+    with torch.no_grad():
+        teacher_act = runner.algo.teacher(runner.algo.teacher.inputs(obs))
+        before = (runner.algo.actor(runner.algo.actor.inputs(obs)) - teacher_act).pow(2).mean().item()
+    runner.train()
+    runner.algo.actor.eval()
+    with torch.no_grad():
+        after = (runner.algo.actor(runner.algo.actor.inputs(obs)) - teacher_act).pow(2).mean().item()
+    assert after < 0.5 * before, (before, after)

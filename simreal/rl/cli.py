@@ -10,7 +10,7 @@ from pathlib import Path
 def add_verbs(verbs, bench) -> None:
     p = verbs.add_parser("train", help="train a policy (PPO, SAC, DSAC-T, AACD) on a task or gym:<id>")
     p.add_argument("task", nargs="?", help="task id (simreal list-tasks) or gym:<Gymnasium id>; omit with --resume")
-    p.add_argument("--algo", default="ppo", choices=["ppo", "sac", "dsac", "aacd"])
+    p.add_argument("--algo", default="ppo", choices=["ppo", "sac", "dsac", "aacd", "distill"])
     p.add_argument("--num-envs", type=int)
     p.add_argument("--steps", type=int, help="total env steps")
     p.add_argument("--seed", type=int)
@@ -18,7 +18,7 @@ def add_verbs(verbs, bench) -> None:
     p.add_argument("--device", choices=["cpu", "cuda"], help="cuda uses the MuJoCo Warp backend")
     p.add_argument("--config", help="YAML file merged over the defaults (configs/<algo>.yaml, configs/<algo>/<task>.yaml)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override, e.g. ppo.lr=3e-4 (repeatable)")
-    p.add_argument("--teacher", help="AACD: run directory of the privileged teacher")
+    p.add_argument("--teacher", help="aacd/distill: run directory of the privileged teacher")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its latest checkpoint")
     p.set_defaults(func=_train)
 
@@ -51,6 +51,13 @@ def add_verbs(verbs, bench) -> None:
     p.add_argument("--against", default="rsl_rl", help="comma list of baselines: rsl_rl, sb3, none")
     p.set_defaults(func=_bench_learn)
 
+    p = bench.add_parser("offpolicy", help="SAC and DSAC-T on a Gymnasium task: return after a step budget, several seeds")
+    p.add_argument("--task", default="gym:Pendulum-v1")
+    p.add_argument("--steps", type=int, default=15000)
+    p.add_argument("--seeds", default="0,1,2")
+    p.add_argument("--algos", default="sac,dsac")
+    p.set_defaults(func=_bench_offpolicy)
+
 
 def _train(args) -> int:
     from simreal.rl import distributed
@@ -69,7 +76,7 @@ def _train(args) -> int:
         overrides = {k: v for k, v in {"num_envs": args.num_envs, "steps": args.steps, "seed": args.seed,
                                        "device": args.device}.items() if v is not None}
         if args.teacher:
-            overrides["aacd"] = {"teacher": args.teacher}
+            overrides["teacher"] = {"run_dir": args.teacher}
         base = load_yaml(args.config) if args.config else {}
         cfg = default_cfg(args.task, args.algo, merge(base, overrides))
         cfg = apply_overrides(cfg, args.set)
@@ -121,5 +128,13 @@ def _bench_learn(args) -> int:
 
     result = bench_learn(args.task, args.threshold, args.budget_s, args.num_envs, args.seed,
                          [b for b in args.against.split(",") if b and b != "none"])
+    print(json.dumps(result))
+    return 0
+
+
+def _bench_offpolicy(args) -> int:
+    from simreal.bench.learn import bench_offpolicy
+
+    result = bench_offpolicy(args.task, args.steps, [int(s) for s in args.seeds.split(",")], args.algos.split(","))
     print(json.dumps(result))
     return 0

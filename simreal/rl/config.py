@@ -22,17 +22,18 @@ class ModelCfg:
     hidden: list[int] = field(default_factory=lambda: [256, 128, 64])
     activation: str = "elu"
     normalize: bool = True  # empirical normalizer inside the model (exported with it)
-    rnn: str | None = None  # "lstm" or "gru" for a recurrent actor (PPO)
     init_std: float = 1.0  # PPO actor's initial action std
 
 
 @dataclass
-class AACDCfg:
-    """Asymmetric actor-critic distillation (TacSL): stage 2 trains a fresh student actor
-    on other observation groups with PPO, starting from the teacher's critic."""
+class TeacherCfg:
+    """The privileged teacher a student learns from. AACD (TacSL): a fresh student actor
+    trained with PPO starting from the teacher's critic. distill: DAgger on the teacher's
+    actions."""
 
-    teacher: str | None = None  # run directory of the stage-1 (privileged) teacher
-    freeze_critic: bool = False  # True: keep the teacher critic fixed; False: fine-tune it
+    run_dir: str | None = None  # run directory of the stage-1 (privileged) teacher
+    freeze_critic: bool = False  # AACD: True keeps the teacher critic fixed; False fine-tunes it
+    beta_decay_iters: int = 20  # distill: P(teacher acts) falls linearly from 1 to 0 over these iterations
 
 
 @dataclass
@@ -47,9 +48,13 @@ class TrainCfg:
     critic: ModelCfg = field(default_factory=lambda: ModelCfg(groups=["policy", "critic"]))
     ppo: PPOCfg = field(default_factory=PPOCfg)
     sac: SACCfg = field(default_factory=SACCfg)
-    aacd: AACDCfg = field(default_factory=AACDCfg)
+    teacher: TeacherCfg = field(default_factory=TeacherCfg)
     env: dict = field(default_factory=dict)  # overrides of the task's EnvCfg fields (e.g. episode_length_s)
     checkpoint_every: int = 50  # iterations between "latest" checkpoints
+    # torch intra-op threads on the CPU (0: torch's default). 1 by default: MuJoCo's own pool
+    # already uses every core for physics, and torch's OpenMP pool, spinning at barriers, slowed
+    # PPO updates 4-5x whenever the cores were shared (measured on the 2-core machine).
+    torch_threads: int = 1
     log_every_s: float = 5.0  # progress line period when not on a terminal
 
 
@@ -81,7 +86,7 @@ def _float(text: str, key: str) -> float:
 
 
 def _dataclass_of(type_name):
-    return {"ModelCfg": ModelCfg, "PPOCfg": PPOCfg, "SACCfg": SACCfg, "AACDCfg": AACDCfg}.get(
+    return {"ModelCfg": ModelCfg, "PPOCfg": PPOCfg, "SACCfg": SACCfg, "TeacherCfg": TeacherCfg}.get(
         type_name if isinstance(type_name, str) else getattr(type_name, "__name__", "")
     )
 

@@ -21,6 +21,8 @@ def load_run(run_dir: str | Path, which: str = "best", num_envs: int | None = No
         raise CheckpointError(f"{run_dir} is not a simreal run directory (no config.yaml)")
     try:
         cfg = from_dict(TrainCfg, load_yaml(cfg_path))
+        if cfg.torch_threads > 0 and not cfg.device.startswith("cuda"):
+            torch.set_num_threads(cfg.torch_threads)
     except (TypeError, ValueError) as err:
         raise CheckpointError(f"{cfg_path} does not match this version of simreal's TrainCfg: {err}") from err
     path = checkpoint_path(run_dir, which)

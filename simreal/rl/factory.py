@@ -37,8 +37,15 @@ def build_algorithm(cfg: TrainCfg, env, obs):
     """The algorithm with fresh models for ``cfg.algo`` (AACD loads its teacher separately)."""
     device, A = cfg.device, env.num_actions
     a, c = cfg.actor, cfg.critic
-    if cfg.algo in ("ppo", "aacd", "distill"):
-        actor = GaussianActor(obs, a.groups, A, a.hidden, a.activation, a.init_std, a.normalize, a.rnn).to(device)
+    if cfg.algo == "distill":
+        from simreal.rl.algorithms.distill import DistillCfg, Distillation, load_teacher_actor
+
+        student = GaussianActor(obs, a.groups, A, a.hidden, a.activation, a.init_std, a.normalize).to(device)
+        dcfg = DistillCfg(num_steps=cfg.ppo.num_steps, epochs=cfg.ppo.epochs, minibatches=cfg.ppo.minibatches,
+                          lr=cfg.ppo.lr, beta_decay_iters=cfg.teacher.beta_decay_iters)
+        return Distillation(student, load_teacher_actor(cfg, env, obs), dcfg, env.num_envs, device, seed=cfg.seed)
+    if cfg.algo in ("ppo", "aacd"):
+        actor = GaussianActor(obs, a.groups, A, a.hidden, a.activation, a.init_std, a.normalize).to(device)
         critic = ValueCritic(obs, c.groups, c.hidden, c.activation, c.normalize).to(device)
         return PPO(actor, critic, cfg.ppo, env.num_envs, device, seed=cfg.seed)
     if cfg.algo in ("sac", "dsac"):

@@ -26,6 +26,8 @@ class Runner:
 
     def __init__(self, cfg: TrainCfg, run_dir: str | Path | None = None, env=None, resume: bool = False,
                  log: bool = True, rank: int = 0):
+        if cfg.torch_threads > 0 and not cfg.device.startswith("cuda"):
+            torch.set_num_threads(cfg.torch_threads)
         torch.manual_seed(cfg.seed)  # same initial models on every rank; envs differ by seed
         if cfg.algo == "aacd":
             from simreal.rl.algorithms.aacd import align_with_teacher

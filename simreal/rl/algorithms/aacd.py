@@ -4,7 +4,7 @@ Stage 1 is ordinary PPO with a privileged actor (the teacher). Stage 2 trains a 
 student actor on other observation groups (say, tactile images instead of object poses)
 with PPO, while the critic starts from the teacher's critic: it already knows the value
 of every state, which is what makes the student's policy gradient informative from the
-first iteration. The critic is then frozen or fine-tuned (``aacd.freeze_critic``).
+first iteration. The critic is then frozen or fine-tuned (``teacher.freeze_critic``).
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from simreal.rl.config import TrainCfg, from_dict, load_yaml
 
 
 def teacher_cfg(cfg: TrainCfg) -> TrainCfg:
-    if not cfg.aacd.teacher:
-        raise ValueError("AACD needs a teacher: --teacher RUN_DIR (a finished PPO run on the same task)")
-    path = Path(cfg.aacd.teacher) / "config.yaml"
+    if not cfg.teacher.run_dir:
+        raise ValueError("AACD and distillation need a teacher: --teacher RUN_DIR (a finished PPO run on the same task)")
+    path = Path(cfg.teacher.run_dir) / "config.yaml"
     if not path.is_file():
-        raise CheckpointError(f"teacher {cfg.aacd.teacher} is not a simreal run directory (no config.yaml)")
+        raise CheckpointError(f"teacher {cfg.teacher.run_dir} is not a simreal run directory (no config.yaml)")
     return from_dict(TrainCfg, load_yaml(path))
 
 
@@ -34,7 +34,7 @@ def align_with_teacher(cfg: TrainCfg) -> TrainCfg:
 
 
 def load_teacher_critic(algo, cfg: TrainCfg) -> None:
-    teacher_dir = Path(cfg.aacd.teacher)
+    teacher_dir = Path(cfg.teacher.run_dir)
     path = checkpoint_path(teacher_dir, "best")
     if not path.is_file():
         path = checkpoint_path(teacher_dir, "latest")
@@ -46,7 +46,7 @@ def load_teacher_critic(algo, cfg: TrainCfg) -> None:
     except RuntimeError as err:
         raise CheckpointError(f"teacher critic in {path} does not fit the student's critic config: "
                               f"{str(err).splitlines()[0]}") from err
-    if cfg.aacd.freeze_critic:
+    if cfg.teacher.freeze_critic:
         algo.frozen_critic = True
         algo.critic.requires_grad_(False)
         algo.critic.eval()

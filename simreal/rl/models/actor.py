@@ -15,25 +15,16 @@ from simreal.rl.models.normalizer import EmpiricalNormalizer
 
 
 class GaussianActor(nn.Module):
-    """Diagonal Gaussian with a state-independent std (PPO). Optional recurrent core
-    ("lstm" or "gru") for partially observed tasks; its hidden state is explicit."""
+    """Diagonal Gaussian with a state-independent std (PPO)."""
 
     def __init__(self, obs, groups: list[str], num_actions: int, hidden: list[int], activation: str = "elu",
-                 init_std: float = 1.0, normalize: bool = True, rnn: str | None = None, rnn_hidden: int = 128):
+                 init_std: float = 1.0, normalize: bool = True):
         super().__init__()
         self.groups = list(groups)
         self.obs_dim = group_dim(obs, self.groups)
         self.num_actions = num_actions
         self.normalizer = EmpiricalNormalizer(self.obs_dim) if normalize else nn.Identity()
-        self.rnn_type = rnn
-        in_dim = self.obs_dim
-        if rnn is not None:
-            cls = {"lstm": nn.LSTM, "gru": nn.GRU}.get(rnn)
-            if cls is None:
-                raise ValueError(f"unknown rnn {rnn!r}; choose 'lstm', 'gru' or none")
-            self.rnn = cls(self.obs_dim, rnn_hidden, batch_first=False)
-            in_dim = rnn_hidden
-        self.mean_net = mlp(in_dim, hidden, num_actions, activation, out_gain=0.01)
+        self.mean_net = mlp(self.obs_dim, hidden, num_actions, activation, out_gain=0.01)
         self.log_std = nn.Parameter(torch.full((num_actions,), math.log(init_std)))
 
     def inputs(self, obs) -> torch.Tensor:

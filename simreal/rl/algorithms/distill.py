@@ -1,0 +1,108 @@
+"""DAgger-style student-teacher distillation.
+
+The student acts (the teacher takes over with probability beta, which falls linearly to
+zero), every visited state is labelled with the teacher's deterministic action, and the
+student regresses onto those labels. The student reads its own observation groups (e.g.
+``[policy, tactile]``), the teacher its own (e.g. ``[policy, critic]``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+
+@dataclass
+class DistillCfg:
+    num_steps: int = 24
+    epochs: int = 5
+    minibatches: int = 4
+    lr: float = 1e-3
+    beta_decay_iters: int = 20
+    max_grad_norm: float = 1.0
+
+
+class Distillation:
+    on_policy = True
+
+    def __init__(self, student: nn.Module, teacher: nn.Module, cfg: DistillCfg, num_envs: int, device, seed: int = 0):
+        self.actor, self.teacher, self.cfg = student, teacher.eval().requires_grad_(False), cfg
+        self.device = torch.device(device)
+        self.optimizer = torch.optim.Adam(student.parameters(), lr=cfg.lr)
+        self.generator = torch.Generator(device=self.device).manual_seed(seed)
+        T, N = cfg.num_steps, num_envs
+        self.obs = torch.zeros(T, N, student.obs_dim, device=self.device)
+        self.labels = torch.zeros(T, N, student.num_actions, device=self.device)
+        self.step = 0
+        self.iteration = 0
+
+    @property
+    def beta(self) -> float:
+        return max(0.0, 1.0 - self.iteration / max(self.cfg.beta_decay_iters, 1))
+
+    @torch.no_grad()
+    def act(self, obs) -> torch.Tensor:
+        x = self.actor.inputs(obs)
+        self.actor.update_normalizer(x)
+        label = self.teacher(self.teacher.inputs(obs))
+        self.obs[self.step], self.labels[self.step] = x, label
+        own = self.actor(x)
+        use_teacher = torch.rand(x.shape[0], 1, generator=self.generator, device=self.device) < self.beta
+        return torch.where(use_teacher, label, own)
+
+    def process_step(self, rewards, dones, extras, next_obs=None) -> None:
+        self.step += 1
+
+    @property
+    def ready(self) -> bool:
+        return self.step == self.cfg.num_steps
+
+    def update(self, obs=None) -> dict:
+        x = self.obs.reshape(-1, self.obs.shape[-1])
+        y = self.labels.reshape(-1, self.labels.shape[-1])
+        size = x.shape[0] // self.cfg.minibatches
+        total, n = 0.0, 0
+        for _ in range(self.cfg.epochs):
+            perm = torch.randperm(x.shape[0], generator=self.generator, device=self.device)
+            for k in range(self.cfg.minibatches):
+                idx = perm[k * size : (k + 1) * size]
+                loss = ((self.actor(x[idx]) - y[idx]) ** 2).mean()
+                if not torch.isfinite(loss):
+                    raise FloatingPointError("distillation loss")
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                nn.utils.clip_grad_norm_(self.actor.parameters(), self.cfg.max_grad_norm)
+                self.optimizer.step()
+                total += loss.item()
+                n += 1
+        self.step = 0
+        self.iteration += 1
+        return {"bc_loss": total / n, "beta": self.beta}
+
+    def state_dict(self) -> dict:
+        return {"actor": self.actor.state_dict(), "optimizer": self.optimizer.state_dict(), "iteration": self.iteration}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.actor.load_state_dict(state["actor"])
+        if "optimizer" in state:
+            self.optimizer.load_state_dict(state["optimizer"])
+        self.iteration = state.get("iteration", 0)
+
+
+def load_teacher_actor(cfg, env, obs) -> nn.Module:
+    """The teacher's actor, rebuilt from its run directory and frozen."""
+    from simreal.rl.algorithms.aacd import teacher_cfg
+    from simreal.rl.checkpoint import checkpoint_path, load_checkpoint, restore
+    from simreal.rl.factory import build_algorithm
+
+    tcfg = teacher_cfg(cfg)
+    if tcfg.task != cfg.task:
+        raise ValueError(f"teacher was trained on {tcfg.task!r}, the student is on {cfg.task!r}")
+    teacher_algo = build_algorithm(tcfg, env, obs)
+    path = checkpoint_path(cfg.teacher.run_dir, "best")
+    if not path.is_file():
+        path = checkpoint_path(cfg.teacher.run_dir, "latest")
+    restore(teacher_algo, load_checkpoint(path), path)
+    return teacher_algo.actor
