@@ -143,3 +143,19 @@ def test_generator_without_manifold3d_gives_the_same_joints(tmp_path, monkeypatc
         case = export(obj, tmp_path / kind)
         build_twin(case / "parts", case / "twin", name=kind, progress=False)
         assert evaluate(case / "twin", case / "gt.urdf")["joint_success"] == 1.0
+
+
+def test_open_laptop_hinges_on_the_line_it_touches(tmp_path):
+    """A screen given open (100 degrees) touches the base only along the hinge."""
+    from simreal.twin.metric import load_joints, score_joint
+
+    obj = generate("laptop", 3, yaw=2.0)
+    hinge = obj.joints[0]
+    obj.parts["screen"].apply_transform(trimesh.transformations.rotation_matrix(1.75, hinge.axis, hinge.origin))
+    case = export(obj, tmp_path / "open")
+    report = build_twin(case / "parts", case / "twin", progress=False)
+    (joint,) = report["joints"]
+    assert joint["type"] == "revolute" and joint["limits"][0] < -1.3  # it can close from where it is
+    gt = load_joints(case / "gt.urdf")[0]
+    gt["limits"] = [-1.75, 0.65 * np.pi - 1.75]  # the generator's range, seen from the open pose
+    assert score_joint(load_joints(case / "twin")[0], gt, report["diag_m"])["correct"]

@@ -106,7 +106,7 @@ def choose(sweeper, moving: list[int], proposals: list[JointProposal], budget: i
     ranked = sorted(proposals, key=lambda x: -x.prior)[:budget]
     for k, p in enumerate(ranked):
         v = evaluate(sweeper, moving, p)
-        if not v.passed and p.type == "revolute" and not p.two_sided:
+        if not v.passed and p.refinable:
             for step in (0.003, -0.003, 0.008, -0.008):
                 r = evaluate(sweeper, moving, refine(p, step))
                 if r.passed:

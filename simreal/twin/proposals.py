@@ -30,6 +30,7 @@ class JointProposal:
     max_travel: float = 0.0  # sweep length: rad (revolute) or m (prismatic)
     two_sided: bool = False  # sweep both directions (turning parts without an obvious rest end)
     min_travel: float = 0.0  # the critic rejects a free range below this
+    refinable: bool = False  # the critic may nudge the pivot when the sweep collides at once
 
 
 @dataclass
@@ -193,7 +194,25 @@ def geometric_proposals(ctx: PartContext) -> list[JointProposal]:
             out.append(JointProposal("revolute", to_world(normal), to_world(centre), 1.2,
                                      "turns about the normal of its contact patch", max_travel=np.pi,
                                      two_sided=True, min_travel=0.5))
+    line = _contact_line(ctx.contact @ F if len(ctx.contact) else ctx.contact, ext)
+    if line is not None:  # touching only along a line: a hinge there (an open door, an open laptop)
+        centre, direction = line
+        out.append(JointProposal("revolute", to_world(F.T @ _snap(F @ direction, F)), to_world(centre), 1.8,
+                                 "hinged on the line where it touches its parent", max_travel=np.pi,
+                                 two_sided=True, min_travel=0.5))
     return _apply_hint(out, ctx.hint)
+
+
+def _contact_line(contact: np.ndarray, child_ext: np.ndarray):
+    """(centre, direction) when the contact patch is a thin strip along a long line."""
+    if len(contact) < 8:
+        return None
+    centre = contact.mean(axis=0)
+    vals, vecs = np.linalg.eigh(np.cov((contact - centre).T))
+    length = np.ptp((contact - centre) @ vecs[:, 2])
+    if vals[2] < 25 * max(vals[1], 1e-12) or length < 0.3 * np.max(child_ext):
+        return None
+    return centre, vecs[:, 2]
 
 
 def _panel_proposals(ctx, q, slab, p_lo, p_hi, p_mid, to_world) -> list[JointProposal]:
@@ -246,7 +265,7 @@ def _panel_proposals(ctx, q, slab, p_lo, p_hi, p_mid, to_world) -> list[JointPro
             side = {(0, -1): "-x", (0, 1): "+x", (1, -1): "-y", (1, 1): "+y", (2, -1): "bottom", (2, 1): "top"}[(v, int(s))]
             props.append(JointProposal("revolute", to_world(axis), to_world(pivot), score,
                                        f"panel hinged on its {side} edge: " + ", ".join(why),
-                                       max_travel=np.pi, min_travel=0.6))
+                                       max_travel=np.pi, min_travel=0.6, two_sided=True, refinable=True))
     for d in [a for a in range(3) if a != k]:  # slides in its own plane while staying over the parent
         for s in (-1.0, 1.0):
             room = (p_hi[d] - hi[d]) if s > 0 else (lo[d] - p_lo[d])
