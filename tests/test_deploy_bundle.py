@@ -175,8 +175,21 @@ def test_simreal_actor_exports_with_its_normalizer(tmp_path):
     assert not np.allclose(actor.normalizer.mean.numpy(), 0)  # the normalizer did matter
 
 
-def test_export_verb_points_to_the_library(capsys):
+def test_export_turns_a_training_run_into_a_bundle(tmp_path, capsys):
     from simreal.cli import main
+    from simreal.rl.config import default_cfg
+    from simreal.rl.evaluate import load_run
+    from simreal.rl.runner import Runner
 
-    assert main(["export", "runs/x", "--out", "b"]) == 2
-    assert "write_bundle" in capsys.readouterr().err
+    cfg = default_cfg("franka-reach", "ppo", {"num_envs": 16, "steps": 16 * 24 * 2, "actor": {"groups": ["policy"], "hidden": [32]}})
+    Runner(cfg, run_dir=tmp_path / "run", log=False).train()
+    assert main(["export", str(tmp_path / "run"), "--out", str(tmp_path / "bundle"), "--checkpoint", "latest"]) == 0
+    b = load_bundle(tmp_path / "bundle")  # replays parity.npz through ONNX Runtime
+    assert b.spec.provenance["algo"] == "ppo" and b.spec.joint_names[0] == "joint1"
+    _, env, algo = load_run(tmp_path / "run", "latest", num_envs=8)
+    x = env.get_observations()["policy"]
+    with torch.no_grad():
+        ref = algo.actor(x).numpy()
+    np.testing.assert_allclose(b.act(x.numpy()), ref, atol=1e-5)
+    assert main(["export", str(tmp_path / "nowhere"), "--out", str(tmp_path / "b2")]) == 2
+    assert "not a simreal run directory" in capsys.readouterr().err

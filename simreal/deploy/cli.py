@@ -13,6 +13,7 @@ def add_verbs(verbs, bench) -> None:
     p = verbs.add_parser("export", help="write a deploy bundle from a simreal run directory")
     p.add_argument("run_dir")
     p.add_argument("--out", required=True)
+    p.add_argument("--checkpoint", default="best", choices=["best", "latest"])
     p.set_defaults(func=_export)
 
     p = verbs.add_parser("import-rsl-rl", help="turn an rsl_rl runner checkpoint into a deploy bundle")
@@ -73,11 +74,12 @@ def add_verbs(verbs, bench) -> None:
 
 
 def _export(args) -> int:
-    raise SimrealError(
-        "simreal export RUN_DIR is wired up with simreal's own runner (issue 3); until then call "
-        "simreal.export.write_bundle(out_dir, policy, task_id, example_obs, provenance) or use "
-        "simreal import-rsl-rl CHECKPOINT --task TASK --out BUNDLE"
-    )
+    from simreal.export.from_run import export_run
+
+    b = export_run(args.run_dir, args.out, which=args.checkpoint)
+    print(f"wrote bundle {b.path}: {b.spec.obs_dim} observations -> {b.spec.num_actions} actions, "
+          f"parity max |diff| {b.parity_max_abs_diff:.2g}")
+    return 0
 
 
 def _import_rsl_rl(args) -> int:

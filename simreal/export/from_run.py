@@ -1,0 +1,44 @@
+"""``simreal export RUN_DIR``: a simreal training run becomes a deploy bundle.
+
+The parity set is observations the trained policy actually meets: the deterministic
+policy drives the task for a while and every ``stride``-th step's observations are kept.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from simreal.deploy.from_task import deploy_spec_from_cfg
+from simreal.errors import SimrealError
+from simreal.export.bundle import Bundle, write_bundle
+
+
+def export_run(run_dir: str | Path, out: str | Path, which: str = "best", num_envs: int = 32, steps: int = 60,
+               stride: int = 6) -> Bundle:
+    from simreal.rl.evaluate import load_run, policy_fn
+
+    cfg, env, algo = load_run(run_dir, which, num_envs=num_envs, seed=cfg_seed(run_dir))
+    if cfg.task.startswith("gym:"):
+        raise SimrealError("export writes bundles for simreal tasks (robots); a gym:<id> run has no robot to deploy")
+    actor = algo.actor
+    if len(actor.groups) != 1:
+        raise SimrealError(f"the actor reads observation groups {actor.groups}; bundles take one group today")
+    act = policy_fn(actor)
+    obs = env.get_observations()
+    samples = []
+    for t in range(steps):
+        if t % stride == 0:
+            samples.append(actor.inputs(obs).clone())
+        obs, *_ = env.step(act(obs))
+    example = torch.cat(samples)
+    provenance = {"algo": cfg.algo, "seed": cfg.seed, "run_dir": str(run_dir), "checkpoint": which,
+                  "training_steps": int(cfg.steps)}
+    spec = deploy_spec_from_cfg(env.cfg, task_id=cfg.task, group=actor.groups[0], provenance=provenance)
+    return write_bundle(out, actor, spec, example, provenance=provenance)
+
+
+def cfg_seed(run_dir) -> int:
+    """A seed for the parity rollout that differs from training's but is fixed per run."""
+    return 777 + sum(map(ord, Path(run_dir).name)) % 1000
