@@ -21,8 +21,17 @@ $(STAMP): setup.py
 	$(PY) -m pip install -q -e ".[dev]"
 	touch $(STAMP)
 
+# The main job: look at the reach task, train PPO on it, evaluate, plot, export a bundle
+# and deploy it over ROS 2 to a simulated arm (policy node + sim-robot node, real DDS).
+SR := $(VENV)/bin/simreal
 demo: setup
-	$(VENV)/bin/simreal rollout franka-reach --num-envs 256 --steps 300 --picture out/franka-reach.png
+	$(SR) rollout franka-reach --num-envs 256 --steps 150 --picture out/franka-reach.png
+	rm -rf out/demo-reach out/demo-reach-bundle
+	$(SR) train franka-reach --algo ppo --num-envs 512 --steps 1500000 --seed 0 --run-dir out/demo-reach
+	$(SR) eval out/demo-reach --episodes 256
+	$(SR) plot out/demo-reach
+	$(SR) export out/demo-reach --out out/demo-reach-bundle
+	$(SR) deploy-demo out/demo-reach-bundle --targets 5
 
 test: setup
 	$(PY) -m pytest -q tests
