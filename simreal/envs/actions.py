@@ -47,7 +47,7 @@ class JointPositionDeltaAction:
             )
         has_gripper = env.robot.gripper_actuator is not None  # every episode starts with an open gripper
         gripper = torch.ones(len(env_ids), 1, device=env.device) if has_gripper else None
-        self._write_ctrl(env_ids, self.target[env_ids], gripper)
+        write_arm_ctrl(self.env, env_ids, self.target[env_ids], gripper)
 
     def apply(self, actions: torch.Tensor) -> None:
         """actions: (num_envs, num_actions), finite."""
@@ -59,22 +59,24 @@ class JointPositionDeltaAction:
             actions = self.history[self._rows, self.latency]
         actions = actions.clamp(-self.cfg.clip, self.cfg.clip)
         self.target[:] = torch.clamp(self.target + self.cfg.scale * actions[:, : self.num_arm], self.lower, self.upper)
-        self._write_ctrl(None, self.target, actions[:, self.num_arm :] if self.cfg.gripper else None)
+        write_arm_ctrl(self.env, None, self.target, actions[:, self.num_arm :] if self.cfg.gripper else None)
 
-    def _write_ctrl(self, env_ids, arm_target, gripper_action) -> None:
-        env = self.env
-        ctrl = env.backend.ctrl
-        # index_copy_/index_select: advanced indexing of these strided views is ~50x slower
+
+def write_arm_ctrl(env, env_ids, arm_target: torch.Tensor, gripper_action: torch.Tensor | None) -> None:
+    """Write arm joint targets (and an open/close gripper command) into the backend's ctrl,
+    for all envs (``env_ids`` None) or the given ones. Shared by every action term."""
+    ctrl = env.backend.ctrl
+    # index_copy_/index_select: advanced indexing of these strided views is ~50x slower
+    if env_ids is None:
+        ctrl.index_copy_(1, env.arm_ctrl_ids, arm_target.to(ctrl.dtype))
+    else:
+        rows = ctrl.index_select(0, env_ids)
+        rows.index_copy_(1, env.arm_ctrl_ids, arm_target.to(ctrl.dtype))
+        ctrl.index_copy_(0, env_ids, rows)
+    if gripper_action is not None:
+        robot = env.robot
+        g = torch.where(gripper_action[:, 0] > 0, robot.gripper_ctrl_open, robot.gripper_ctrl_closed).to(ctrl.dtype)
         if env_ids is None:
-            ctrl.index_copy_(1, env.arm_ctrl_ids, arm_target.to(ctrl.dtype))
+            ctrl[:, env.gripper_ctrl_id] = g
         else:
-            rows = ctrl.index_select(0, env_ids)
-            rows.index_copy_(1, env.arm_ctrl_ids, arm_target.to(ctrl.dtype))
-            ctrl.index_copy_(0, env_ids, rows)
-        if gripper_action is not None:
-            robot = env.robot
-            g = torch.where(gripper_action[:, 0] > 0, robot.gripper_ctrl_open, robot.gripper_ctrl_closed)
-            if env_ids is None:
-                ctrl[:, env.gripper_ctrl_id] = g.to(ctrl.dtype)
-            else:
-                ctrl[env_ids, env.gripper_ctrl_id] = g.to(ctrl.dtype)
+            ctrl[env_ids, env.gripper_ctrl_id] = g

@@ -13,20 +13,12 @@ from __future__ import annotations
 
 import torch
 
+from simreal.envs.actions import write_arm_ctrl
 from simreal.envs.config import ActionCfg
+from simreal.math3d import quat_to_rotmat
 
 ROT_PER_M = 10.0  # rad of rotation per metre of translation scale: 5 mm -> 0.05 rad per step
 DAMPING = 0.05  # DLS damping (lambda), keeps steps bounded near singularities
-
-
-def quat_to_rotmat(q: torch.Tensor) -> torch.Tensor:
-    """(..., 4) quaternions (w, x, y, z) -> (..., 3, 3)."""
-    w, x, y, z = q.unbind(-1)
-    return torch.stack([
-        1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w),
-        2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w),
-        2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y),
-    ], dim=-1).reshape(*q.shape[:-1], 3, 3)
 
 
 class EePoseDeltaAction:
@@ -65,7 +57,7 @@ class EePoseDeltaAction:
         self.target[env_ids] = self.env.joint_pos[env_ids]
         self.last_action[env_ids] = 0.0
         self.prev_action[env_ids] = 0.0
-        self._write(env_ids, self.target[env_ids], None)
+        write_arm_ctrl(self.env, env_ids, self.target[env_ids], None)
 
     def apply(self, actions: torch.Tensor) -> None:
         self.prev_action[:] = self.last_action
@@ -76,18 +68,4 @@ class EePoseDeltaAction:
         eye = torch.eye(6, device=J.device) * DAMPING ** 2
         dq = (J.transpose(1, 2) @ torch.linalg.solve(J @ J.transpose(1, 2) + eye, delta.unsqueeze(-1))).squeeze(-1)
         self.target[:] = torch.clamp(self.target + dq, self.lower, self.upper)
-        self._write(None, self.target, a[:, 6:] if self.cfg.gripper else None)
-
-    def _write(self, env_ids, arm_target, gripper_action) -> None:
-        env = self.env
-        ctrl = env.backend.ctrl
-        if env_ids is None:
-            ctrl.index_copy_(1, env.arm_ctrl_ids, arm_target.to(ctrl.dtype))
-        else:
-            rows = ctrl.index_select(0, env_ids)
-            rows.index_copy_(1, env.arm_ctrl_ids, arm_target.to(ctrl.dtype))
-            ctrl.index_copy_(0, env_ids, rows)
-        if gripper_action is not None:
-            robot = env.robot
-            g = torch.where(gripper_action[:, 0] > 0, robot.gripper_ctrl_open, robot.gripper_ctrl_closed)
-            ctrl[:, env.gripper_ctrl_id] = g.to(ctrl.dtype)
+        write_arm_ctrl(self.env, None, self.target, a[:, 6:] if self.cfg.gripper else None)

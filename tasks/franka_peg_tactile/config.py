@@ -20,7 +20,7 @@ from functools import partial
 import torch
 
 from simreal.envs.config import ActionCfg, EnvCfg, EventTerm, ObsGroupCfg, ObsTerm, RewardTerm, TerminationTerm
-from simreal.envs.ee_actions import quat_to_rotmat
+from simreal.math3d import quat_to_rotmat
 from simreal.mdp import events, observations as obs, rewards
 from simreal.sensors.tactile.observations import reset_tactile, tactile_forces, tactile_rgb
 from simreal.sensors.tactile.sdf import CylinderSdf

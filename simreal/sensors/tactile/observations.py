@@ -11,20 +11,11 @@ from __future__ import annotations
 
 import torch
 
+from simreal.math3d import quat_to_rotmat
 from simreal.sensors.tactile.augment import AugmentCfg
 from simreal.sensors.tactile.sdf import Sdf
 from simreal.sensors.tactile.sensor import TactileSensorArray
 from simreal.sensors.tactile.threads import serial_if_small
-
-
-def quat_to_rotmat(q: torch.Tensor) -> torch.Tensor:
-    """(..., 4) unit quaternions (w, x, y, z), MuJoCo's order -> (..., 3, 3)."""
-    w, x, y, z = q.unbind(-1)
-    return torch.stack([
-        1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w),
-        2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w),
-        2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y),
-    ], dim=-1).reshape(*q.shape[:-1], 3, 3)
 
 
 class _EnvTactile:
