@@ -49,6 +49,7 @@ def test_build_recovers_joints_and_files_load(tmp_path, kind, seed):
     saved = json.loads((twin / "report.json").read_text())
     for j in saved["joints"]:
         assert {"type", "parent", "child", "axis", "origin", "limits", "confidence", "checks"} <= set(j)
+        assert j["checks"]["rest_clear_of_other_parts"]  # <= 1 mm against every part it collides with
 
 
 def test_check_drives_every_joint_to_its_limits(tmp_path):

@@ -95,6 +95,15 @@ def build_twin(input_path, out_dir, name: str | None = None, units: str | None =
             hint = hint_data.get("parts", {}).get(parts[child].name, {})
             proposals = propose(_context(parts, structure, child, par, hint))
         verdicts[child] = choose(sweeper, moving, proposals)
+        # no interpenetration at rest beyond 1 mm with the parts it will collide with in the
+        # output (parent/child contacts are excluded there)
+        others = [k for k in range(len(parts)) if k not in moving and k != par]
+        pen = sweeper.rest_penetration(child, others) if others else 0.0
+        verdicts[child].checks["rest_penetration_others_mm"] = round(pen * 1000, 2)
+        verdicts[child].checks["rest_clear_of_other_parts"] = pen <= 0.001
+        if pen > 0.001:
+            notes.append(f"part {parts[child].name!r} overlaps other parts by {pen * 1000:.1f} mm at rest; "
+                         "their collision pieces will push apart in simulation (check the input meshes)")
         if child in structure.floating:
             verdicts[child].checks.update({"floating_part": True, "confidence": 0.2})
     timings["joints"] = time.perf_counter() - t1
