@@ -36,3 +36,21 @@ def test_pulling_the_drawer_moves_the_handle_and_counts_as_success():
         env.step(2 * torch.rand(4, env.num_actions) - 1)
     q = drawer_opening(env)[:, 0]
     assert (q >= lo - 0.01).all() and (q <= hi + 0.01).all()
+
+
+def test_drawer_slides_to_its_limit_when_pulled_in_the_task_scene():
+    import mujoco
+
+    env = make_env("franka-cabinet-drawer", num_envs=1, seed=0)
+    model, data = env.model, mujoco.MjData(env.model)
+    data.qpos[:] = env.default_qpos.cpu().numpy()
+    data.ctrl[:] = 0.0
+    mujoco.mj_forward(model, data)
+    data.ctrl[env.arm_ctrl_ids.cpu().numpy()] = env.default_joint_pos.cpu().numpy()  # hold the arm still
+    body = model.body("chest/drawer_1").id
+    joint = model.joint("chest/drawer_1_joint")
+    for _ in range(1000):  # 2 s of a 30 N pull toward the robot (-x)
+        data.xfrc_applied[body, :3] = [-30.0, 0.0, 0.0]
+        mujoco.mj_step(model, data)
+    q = float(data.qpos[joint.qposadr[0]])
+    assert abs(q - float(model.jnt_range[joint.id][1])) < 0.01  # at its swept limit
