@@ -66,5 +66,8 @@ def average_buffers(module: torch.nn.Module) -> None:
 
 
 def shutdown() -> None:
+    """Leave together: a rank that tears down while its peer still talks aborts gloo (SIGABRT)."""
     if dist.is_available() and dist.is_initialized():
+        if dist.get_world_size() > 1:
+            dist.barrier()
         dist.destroy_process_group()
