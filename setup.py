@@ -6,8 +6,10 @@ RL = ["rsl-rl-lib==5.5.1", "gymnasium>=1.0", "tensorboard>=2.15", "matplotlib>=3
 ROS = [
     "ros-kilted-rclpy[fastrtps]", "ros-std-msgs", "ros-sensor-msgs", "ros-trajectory-msgs", "ros-geometry-msgs",
     "ros-diagnostic-msgs", "ros-std-srvs", "ros-lifecycle-msgs", "mcap-ros2-support>=0.5",
+    "onnx>=1.16", "onnxruntime>=1.18",  # the policy node runs bundles through ONNX Runtime
 ]
-TWIN = ["trimesh>=4.0", "coacd>=1.0", "open3d>=0.18", "scipy>=1.11"]  # open3d needs Debian's libusb-1.0-0
+# open3d needs Debian's libusb-1.0-0; manifold3d (mesh booleans) is optional for the procedural generator
+TWIN = ["trimesh>=4.0", "coacd>=1.0", "open3d>=0.18", "scipy>=1.11", "manifold3d>=3.0"]
 TACTILE = ["scipy>=1.11", "taxim>=1.4"]  # taxim ships real GelSight calibration frames
 
 TASK_PACKAGES = [f"simreal.tasks.{p}" for p in find_packages("tasks")]
@@ -38,7 +40,9 @@ setup(
         "twin": TWIN,
         "tactile": TACTILE,
         # everything the test suite exercises (the README's `make test` installs this)
-        "dev": ["pytest>=8", "pytest-timeout>=2.3"] + GPU + RL + ROS + TWIN + TACTILE,
+        # gymnasium-robotics: its Franka Kitchen models are the real articulated objects the twin tests rebuild
+        "dev": ["pytest>=8", "pytest-timeout>=2.3", "gymnasium-robotics>=1.4", "stable-baselines3>=2.3"]
+        + GPU + RL + ROS + TWIN + TACTILE,
     },
     entry_points={"console_scripts": ["simreal=simreal.cli:main"]},
 )
