@@ -23,6 +23,9 @@ class ModelCfg:
     activation: str = "elu"
     normalize: bool = True  # empirical normalizer inside the model (exported with it)
     init_std: float = 1.0  # PPO actor's initial action std
+    # image groups and their (sensors, height, width, channels), e.g. {tactile: [2, 60, 80, 3]}:
+    # each goes through a small CNN instead of the normalizer
+    images: dict = field(default_factory=dict)
 
 
 @dataclass

@@ -40,19 +40,20 @@ def build_algorithm(cfg: TrainCfg, env, obs):
     if cfg.algo == "distill":
         from simreal.rl.algorithms.distill import DistillCfg, Distillation, load_teacher_actor
 
-        student = GaussianActor(obs, a.groups, A, a.hidden, a.activation, a.init_std, a.normalize).to(device)
+        student = GaussianActor(obs, a.groups, A, a.hidden, a.activation, a.init_std, a.normalize, a.images).to(device)
         dcfg = DistillCfg(num_steps=cfg.ppo.num_steps, epochs=cfg.ppo.epochs, minibatches=cfg.ppo.minibatches,
                           lr=cfg.ppo.lr, beta_decay_iters=cfg.teacher.beta_decay_iters)
         return Distillation(student, load_teacher_actor(cfg, env, obs), dcfg, env.num_envs, device, seed=cfg.seed)
     if cfg.algo in ("ppo", "aacd"):
-        actor = GaussianActor(obs, a.groups, A, a.hidden, a.activation, a.init_std, a.normalize).to(device)
-        critic = ValueCritic(obs, c.groups, c.hidden, c.activation, c.normalize).to(device)
+        actor = GaussianActor(obs, a.groups, A, a.hidden, a.activation, a.init_std, a.normalize, a.images).to(device)
+        critic = ValueCritic(obs, c.groups, c.hidden, c.activation, c.normalize, c.images).to(device)
         return PPO(actor, critic, cfg.ppo, env.num_envs, device, seed=cfg.seed)
     if cfg.algo in ("sac", "dsac"):
         low, high = action_bounds(env)
         actor = SquashedGaussianActor(obs, a.groups, A, a.hidden, a.activation, a.normalize,
-                                      action_scale=(high - low) / 2, action_bias=(high + low) / 2).to(device)
+                                      action_scale=(high - low) / 2, action_bias=(high + low) / 2, images=a.images).to(device)
         critic_cls = GaussianQCritic if cfg.algo == "dsac" else QCritic
-        critics = [critic_cls(obs, c.groups, A, c.hidden, c.activation, c.normalize).to(device) for _ in range(2)]
+        critics = [critic_cls(obs, c.groups, A, c.hidden, c.activation, c.normalize, images=c.images).to(device)
+                   for _ in range(2)]
         return SAC(actor, *critics, cfg.sac, env.num_envs, device, seed=cfg.seed, distributional=cfg.algo == "dsac")
     raise ValueError(f"unknown algorithm {cfg.algo!r}")

@@ -10,33 +10,36 @@ import torch
 from torch import nn
 from torch.distributions import Normal
 
+from simreal.rl.models.features import GroupFeatures
 from simreal.rl.models.mlp import gather_groups, group_dim, mlp
-from simreal.rl.models.normalizer import EmpiricalNormalizer
 
 
 class GaussianActor(nn.Module):
     """Diagonal Gaussian with a state-independent std (PPO)."""
 
     def __init__(self, obs, groups: list[str], num_actions: int, hidden: list[int], activation: str = "elu",
-                 init_std: float = 1.0, normalize: bool = True):
+                 init_std: float = 1.0, normalize: bool = True, images: dict | None = None):
         super().__init__()
         self.groups = list(groups)
         self.obs_dim = group_dim(obs, self.groups)
         self.num_actions = num_actions
-        self.normalizer = EmpiricalNormalizer(self.obs_dim) if normalize else nn.Identity()
-        self.mean_net = mlp(self.obs_dim, hidden, num_actions, activation, out_gain=0.01)
+        self.features = GroupFeatures(obs, self.groups, normalize, images)
+        self.mean_net = mlp(self.features.out_dim, hidden, num_actions, activation, out_gain=0.01)
         self.log_std = nn.Parameter(torch.full((num_actions,), math.log(init_std)))
 
     def inputs(self, obs) -> torch.Tensor:
         return gather_groups(obs, self.groups)
 
+    @property
+    def normalizer(self) -> nn.Module:
+        return self.features.normalizer
+
     def update_normalizer(self, x: torch.Tensor) -> None:
-        if isinstance(self.normalizer, EmpiricalNormalizer):
-            self.normalizer.update(x)
+        self.features.update(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Deterministic action (the mean) for concatenated observations x (B, obs_dim)."""
-        return self.mean_net(self.normalizer(x))
+        return self.mean_net(self.features(x))
 
     def distribution(self, x: torch.Tensor) -> Normal:
         mean = self.forward(x)
@@ -54,13 +57,14 @@ class SquashedGaussianActor(nn.Module):
     LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
 
     def __init__(self, obs, groups: list[str], num_actions: int, hidden: list[int], activation: str = "relu",
-                 normalize: bool = True, action_scale: torch.Tensor | float = 1.0, action_bias: torch.Tensor | float = 0.0):
+                 normalize: bool = True, action_scale: torch.Tensor | float = 1.0, action_bias: torch.Tensor | float = 0.0,
+                 images: dict | None = None):
         super().__init__()
         self.groups = list(groups)
         self.obs_dim = group_dim(obs, self.groups)
         self.num_actions = num_actions
-        self.normalizer = EmpiricalNormalizer(self.obs_dim) if normalize else nn.Identity()
-        self.net = mlp(self.obs_dim, hidden, 2 * num_actions, activation)
+        self.features = GroupFeatures(obs, self.groups, normalize, images)
+        self.net = mlp(self.features.out_dim, hidden, 2 * num_actions, activation)
         self.register_buffer("action_scale", torch.as_tensor(action_scale, dtype=torch.float32).expand(num_actions).clone())
         self.register_buffer("action_bias", torch.as_tensor(action_bias, dtype=torch.float32).expand(num_actions).clone())
 
@@ -68,11 +72,10 @@ class SquashedGaussianActor(nn.Module):
         return gather_groups(obs, self.groups)
 
     def update_normalizer(self, x: torch.Tensor) -> None:
-        if isinstance(self.normalizer, EmpiricalNormalizer):
-            self.normalizer.update(x)
+        self.features.update(x)
 
     def _mean_log_std(self, x):
-        mean, log_std = self.net(self.normalizer(x)).chunk(2, dim=-1)
+        mean, log_std = self.net(self.features(x)).chunk(2, dim=-1)
         return mean, log_std.clamp(self.LOG_STD_MIN, self.LOG_STD_MAX)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -8,50 +8,51 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from simreal.rl.models.features import GroupFeatures
 from simreal.rl.models.mlp import gather_groups, group_dim, mlp
-from simreal.rl.models.normalizer import EmpiricalNormalizer
 
 
 class _Critic(nn.Module):
-    def __init__(self, obs, groups: list[str], extra_in: int, out: int, hidden: list[int], activation: str, normalize: bool):
+    def __init__(self, obs, groups: list[str], extra_in: int, out: int, hidden: list[int], activation: str,
+                 normalize: bool, images: dict | None = None):
         super().__init__()
         self.groups = list(groups)
         self.obs_dim = group_dim(obs, self.groups)
-        self.normalizer = EmpiricalNormalizer(self.obs_dim) if normalize else nn.Identity()
-        self.net = mlp(self.obs_dim + extra_in, hidden, out, activation)
+        self.features = GroupFeatures(obs, self.groups, normalize, images)
+        self.net = mlp(self.features.out_dim + extra_in, hidden, out, activation)
 
     def inputs(self, obs) -> torch.Tensor:
         return gather_groups(obs, self.groups)
 
     def update_normalizer(self, x: torch.Tensor) -> None:
-        if isinstance(self.normalizer, EmpiricalNormalizer):
-            self.normalizer.update(x)
+        self.features.update(x)
 
 
 class ValueCritic(_Critic):
-    def __init__(self, obs, groups, hidden, activation="elu", normalize=True):
-        super().__init__(obs, groups, 0, 1, hidden, activation, normalize)
+    def __init__(self, obs, groups, hidden, activation="elu", normalize=True, images=None):
+        super().__init__(obs, groups, 0, 1, hidden, activation, normalize, images)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B,) state values."""
-        return self.net(self.normalizer(x)).squeeze(-1)
+        return self.net(self.features(x)).squeeze(-1)
 
 
 class QCritic(_Critic):
-    def __init__(self, obs, groups, num_actions, hidden, activation="relu", normalize=True):
-        super().__init__(obs, groups, num_actions, 1, hidden, activation, normalize)
+    def __init__(self, obs, groups, num_actions, hidden, activation="relu", normalize=True, images=None):
+        super().__init__(obs, groups, num_actions, 1, hidden, activation, normalize, images)
 
     def forward(self, x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
-        return self.net(torch.cat([self.normalizer(x), a], dim=-1)).squeeze(-1)
+        return self.net(torch.cat([self.features(x), a], dim=-1)).squeeze(-1)
 
 
 class GaussianQCritic(_Critic):
     """Return distribution N(mean, std^2); std = softplus(raw) + min_std."""
 
-    def __init__(self, obs, groups, num_actions, hidden, activation="relu", normalize=True, min_std: float = 1e-3):
-        super().__init__(obs, groups, num_actions, 2, hidden, activation, normalize)
+    def __init__(self, obs, groups, num_actions, hidden, activation="relu", normalize=True, min_std: float = 1e-3,
+                 images=None):
+        super().__init__(obs, groups, num_actions, 2, hidden, activation, normalize, images)
         self.min_std = min_std
 
     def forward(self, x: torch.Tensor, a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        mean, raw = self.net(torch.cat([self.normalizer(x), a], dim=-1)).unbind(-1)
+        mean, raw = self.net(torch.cat([self.features(x), a], dim=-1)).unbind(-1)
         return mean, F.softplus(raw) + self.min_std

@@ -1,0 +1,78 @@
+"""What a model makes of its observation groups before its MLP: vector groups through the
+empirical normalizer, image groups (e.g. tactile images) through a small CNN each.
+
+Inputs stay one flat tensor (B, sum of group dims), as the env delivers them and the
+storage keeps them; an image group's slice is (S, H, W, C) images flattened, S sensors.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from simreal.rl.models.mlp import gather_groups
+from simreal.rl.models.normalizer import EmpiricalNormalizer
+
+
+class ImageEncoder(nn.Module):
+    """S images (H, W, C) -> S * out_channels features: three strided convolutions, then
+    global average pooling (so any resolution works), shared across the S sensors."""
+
+    def __init__(self, shape: list[int], channels: int = 32):
+        super().__init__()
+        self.shape = tuple(int(s) for s in shape)  # (S, H, W, C)
+        S, _, _, C = self.shape
+        self.net = nn.Sequential(
+            nn.Conv2d(C, 16, 5, stride=2, padding=2), nn.ELU(),
+            nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.ELU(),
+            nn.Conv2d(32, channels, 3, stride=2, padding=1), nn.ELU(),
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+        )
+        self.out_dim = S * channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        S, H, W, C = self.shape
+        B = x.shape[0]
+        imgs = x.reshape(B * S, H, W, C).permute(0, 3, 1, 2)
+        return self.net(imgs).reshape(B, -1)
+
+
+class GroupFeatures(nn.Module):
+    def __init__(self, obs, groups: list[str], normalize: bool = True, images: dict | None = None):
+        super().__init__()
+        images = images or {}
+        unknown = set(images) - set(groups)
+        if unknown:
+            raise ValueError(f"image groups {sorted(unknown)} are not among the model's groups {groups}")
+        self.slices: list[tuple[str, int, int]] = []  # (group, start, end) in the flat input
+        vec_cols, start = [], 0
+        for g in groups:
+            dim = int(gather_groups(obs, [g]).shape[-1])
+            if g in images:
+                S, H, W, C = images[g]
+                if S * H * W * C != dim:
+                    raise ValueError(f"image group {g!r} has {dim} values, but its shape {images[g]} needs {S * H * W * C}")
+            else:
+                vec_cols.extend(range(start, start + dim))
+            self.slices.append((g, start, start + dim))
+            start += dim
+        self.in_dim = start
+        self.plain = not images  # fast path: the whole input is one normalized vector
+        self.register_buffer("vec_cols", torch.tensor(vec_cols, dtype=torch.long), persistent=False)
+        self.normalizer = EmpiricalNormalizer(len(vec_cols)) if normalize else nn.Identity()
+        self.cnns = nn.ModuleDict({g: ImageEncoder(shape) for g, shape in images.items()})
+        self.out_dim = len(vec_cols) + sum(c.out_dim for c in self.cnns.values())
+
+    def vectors(self, x: torch.Tensor) -> torch.Tensor:
+        return x if self.plain else x.index_select(-1, self.vec_cols)
+
+    def update(self, x: torch.Tensor) -> None:
+        if isinstance(self.normalizer, EmpiricalNormalizer):
+            self.normalizer.update(self.vectors(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.plain:
+            return self.normalizer(x)
+        parts = [self.normalizer(self.vectors(x))]
+        parts += [self.cnns[g](x[..., s:e]) for g, s, e in self.slices if g in self.cnns]
+        return torch.cat(parts, dim=-1)
