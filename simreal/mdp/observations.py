@@ -57,3 +57,20 @@ def buffer_minus_ee(env, name: str) -> torch.Tensor:
 
 def body_minus_ee(env, body: str) -> torch.Tensor:
     return env.body_pos(body) - env.ee_pos
+
+
+# Noise of the arm's joint terms in deployable groups. A real Panda's encoders are far more
+# precise; these model filtering and latency error between measurement and use.
+JOINT_POS_NOISE_RAD = 0.005
+JOINT_VEL_NOISE_RAD_S = 0.02
+JOINT_VEL_SCALE = 0.1
+
+
+def arm_joint_terms(noisy: bool) -> dict:
+    """The ``joint_pos`` / ``joint_vel`` terms every arm task starts its groups with."""
+    from simreal.envs.config import ObsTerm
+
+    return {
+        "joint_pos": ObsTerm(joint_pos_rel, noise_std=JOINT_POS_NOISE_RAD if noisy else 0.0),
+        "joint_vel": ObsTerm(joint_vel, noise_std=JOINT_VEL_NOISE_RAD_S if noisy else 0.0, scale=JOINT_VEL_SCALE),
+    }

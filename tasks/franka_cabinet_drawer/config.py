@@ -73,8 +73,7 @@ def _chest_object() -> MjcfObjectCfg:
 def franka_cabinet_drawer_cfg() -> EnvCfg:
     policy = ObsGroupCfg(
         terms={
-            "joint_pos": ObsTerm(obs.joint_pos_rel, noise_std=0.005),
-            "joint_vel": ObsTerm(obs.joint_vel, noise_std=0.02, scale=0.1),
+            **obs.arm_joint_terms(noisy=True),
             "gripper_width": ObsTerm(obs.gripper_width, noise_std=0.001),
             "handle_pos": ObsTerm(handle_pos, noise_std=0.002, bias_std=0.005),  # camera estimate
             "last_action": ObsTerm(obs.last_action),
@@ -83,8 +82,7 @@ def franka_cabinet_drawer_cfg() -> EnvCfg:
     )
     critic = ObsGroupCfg(
         terms={
-            "joint_pos": ObsTerm(obs.joint_pos_rel),
-            "joint_vel": ObsTerm(obs.joint_vel, scale=0.1),
+            **obs.arm_joint_terms(noisy=False),
             "gripper_width": ObsTerm(obs.gripper_width),
             "handle_pos": ObsTerm(handle_pos),
             "handle_to_ee": ObsTerm(handle_minus_ee),

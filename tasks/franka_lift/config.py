@@ -26,8 +26,7 @@ def cube_at_target_height(env) -> torch.Tensor:
 def franka_lift_cfg() -> EnvCfg:
     policy = ObsGroupCfg(
         terms={
-            "joint_pos": ObsTerm(obs.joint_pos_rel, noise_std=0.005),
-            "joint_vel": ObsTerm(obs.joint_vel, noise_std=0.02, scale=0.1),
+            **obs.arm_joint_terms(noisy=True),
             "gripper_width": ObsTerm(obs.gripper_width, noise_std=0.001),
             # cube position from a camera-based estimator: per-episode offset plus jitter
             "cube_pos": ObsTerm(obs.body_pos, params={"body": "cube"}, noise_std=0.002, bias_std=0.003),
@@ -38,8 +37,7 @@ def franka_lift_cfg() -> EnvCfg:
     )
     critic = ObsGroupCfg(
         terms={
-            "joint_pos": ObsTerm(obs.joint_pos_rel),
-            "joint_vel": ObsTerm(obs.joint_vel, scale=0.1),
+            **obs.arm_joint_terms(noisy=False),
             "gripper_width": ObsTerm(obs.gripper_width),
             "cube_pos": ObsTerm(obs.body_pos, params={"body": "cube"}),
             "cube_quat": ObsTerm(obs.body_quat, params={"body": "cube"}),

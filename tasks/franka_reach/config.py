@@ -25,9 +25,7 @@ def reached(env) -> torch.Tensor:
 def franka_reach_cfg() -> EnvCfg:
     policy = ObsGroupCfg(
         terms={
-            # encoder noise of a real Panda is far below these; they model filtering/latency error
-            "joint_pos": ObsTerm(obs.joint_pos_rel, noise_std=0.005),
-            "joint_vel": ObsTerm(obs.joint_vel, noise_std=0.02, scale=0.1),
+            **obs.arm_joint_terms(noisy=True),
             "target": ObsTerm(obs.buffer, params={"name": "target"}),
             "last_action": ObsTerm(obs.last_action),
         },
@@ -35,8 +33,7 @@ def franka_reach_cfg() -> EnvCfg:
     )
     critic = ObsGroupCfg(
         terms={
-            "joint_pos": ObsTerm(obs.joint_pos_rel),
-            "joint_vel": ObsTerm(obs.joint_vel, scale=0.1),
+            **obs.arm_joint_terms(noisy=False),
             "target": ObsTerm(obs.buffer, params={"name": "target"}),
             "last_action": ObsTerm(obs.last_action),
             "ee_pos": ObsTerm(obs.ee_pos),
