@@ -50,3 +50,9 @@ def restore(algo, state: dict, path: Path) -> None:
 
 def checkpoint_path(run_dir: Path, which: str = "latest") -> Path:
     return Path(run_dir) / "checkpoints" / f"{which}.pt"
+
+
+def existing_checkpoint(run_dir: Path, which: str = "best") -> Path:
+    """``which`` checkpoint of a run; "best" falls back to "latest" before a best exists."""
+    path = checkpoint_path(run_dir, which)
+    return checkpoint_path(run_dir, "latest") if which == "best" and not path.is_file() else path

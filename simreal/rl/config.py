@@ -150,3 +150,11 @@ def default_cfg(task: str, algo: str, overrides: dict[str, Any] | None = None) -
             data = merge(data, load_yaml(path))
     data = merge(data, overrides or {})
     return from_dict(TrainCfg, data)
+
+
+def apply_torch_threads(cfg: TrainCfg) -> None:
+    """Set torch's CPU intra-op threads from ``cfg.torch_threads`` (see TrainCfg)."""
+    import torch
+
+    if cfg.torch_threads > 0 and not cfg.device.startswith("cuda"):
+        torch.set_num_threads(cfg.torch_threads)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import torch
 
-from simreal.rl.checkpoint import CheckpointError, checkpoint_path, load_checkpoint, restore
-from simreal.rl.config import TrainCfg, from_dict, load_yaml
+from simreal.rl.checkpoint import CheckpointError, existing_checkpoint, load_checkpoint, restore
+from simreal.rl.config import TrainCfg, apply_torch_threads, from_dict, load_yaml
 from simreal.rl.factory import build_algorithm, make_env_for
 
 
@@ -21,13 +21,10 @@ def load_run(run_dir: str | Path, which: str = "best", num_envs: int | None = No
         raise CheckpointError(f"{run_dir} is not a simreal run directory (no config.yaml)")
     try:
         cfg = from_dict(TrainCfg, load_yaml(cfg_path))
-        if cfg.torch_threads > 0 and not cfg.device.startswith("cuda"):
-            torch.set_num_threads(cfg.torch_threads)
     except (TypeError, ValueError) as err:
         raise CheckpointError(f"{cfg_path} does not match this version of simreal's TrainCfg: {err}") from err
-    path = checkpoint_path(run_dir, which)
-    if which == "best" and not path.is_file():
-        path = checkpoint_path(run_dir, "latest")
+    apply_torch_threads(cfg)
+    path = existing_checkpoint(run_dir, which)
     state = load_checkpoint(path)
     env = make_env_for(cfg, num_envs=num_envs, seed=seed)
     algo = build_algorithm(cfg, env, env.get_observations())

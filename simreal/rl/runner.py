@@ -12,7 +12,7 @@ import torch
 from simreal.errors import SimrealError
 from simreal.rl import distributed
 from simreal.rl.checkpoint import checkpoint_path, load_checkpoint, restore, save_checkpoint
-from simreal.rl.config import TrainCfg, save_yaml
+from simreal.rl.config import TrainCfg, apply_torch_threads, save_yaml
 from simreal.rl.factory import build_algorithm, make_env_for
 from simreal.rl.logger import TrainLogger
 
@@ -26,8 +26,7 @@ class Runner:
 
     def __init__(self, cfg: TrainCfg, run_dir: str | Path | None = None, env=None, resume: bool = False,
                  log: bool = True, rank: int = 0):
-        if cfg.torch_threads > 0 and not cfg.device.startswith("cuda"):
-            torch.set_num_threads(cfg.torch_threads)
+        apply_torch_threads(cfg)
         torch.manual_seed(cfg.seed)  # same initial models on every rank; envs differ by seed
         if cfg.algo == "aacd":
             from simreal.rl.algorithms.aacd import align_with_teacher

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from simreal.rl.checkpoint import CheckpointError, checkpoint_path, load_checkpoint
+from simreal.rl.checkpoint import CheckpointError, existing_checkpoint, load_checkpoint
 from simreal.rl.config import TrainCfg, from_dict, load_yaml
 
 
@@ -35,9 +35,7 @@ def align_with_teacher(cfg: TrainCfg) -> TrainCfg:
 
 def load_teacher_critic(algo, cfg: TrainCfg) -> None:
     teacher_dir = Path(cfg.teacher.run_dir)
-    path = checkpoint_path(teacher_dir, "best")
-    if not path.is_file():
-        path = checkpoint_path(teacher_dir, "latest")
+    path = existing_checkpoint(teacher_dir)
     state = load_checkpoint(path)
     if "critic" not in state["algo"]:
         raise CheckpointError(f"{path} holds no value critic (was the teacher trained with PPO?)")

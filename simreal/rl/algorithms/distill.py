@@ -94,15 +94,13 @@ class Distillation:
 def load_teacher_actor(cfg, env, obs) -> nn.Module:
     """The teacher's actor, rebuilt from its run directory and frozen."""
     from simreal.rl.algorithms.aacd import teacher_cfg
-    from simreal.rl.checkpoint import checkpoint_path, load_checkpoint, restore
+    from simreal.rl.checkpoint import existing_checkpoint, load_checkpoint, restore
     from simreal.rl.factory import build_algorithm
 
     tcfg = teacher_cfg(cfg)
     if tcfg.task != cfg.task:
         raise ValueError(f"teacher was trained on {tcfg.task!r}, the student is on {cfg.task!r}")
     teacher_algo = build_algorithm(tcfg, env, obs)
-    path = checkpoint_path(cfg.teacher.run_dir, "best")
-    if not path.is_file():
-        path = checkpoint_path(cfg.teacher.run_dir, "latest")
+    path = existing_checkpoint(cfg.teacher.run_dir)
     restore(teacher_algo, load_checkpoint(path), path)
     return teacher_algo.actor
