@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import json
 
-from simreal.errors import SimrealError
 
 
 def add_verbs(verbs, bench) -> None:

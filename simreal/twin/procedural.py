@@ -159,7 +159,7 @@ def _drawer(name, rng, cell_lo, cell_hi, y_front, depth) -> tuple[trimesh.Trimes
 def cabinet(rng) -> GenObject:
     W, D, H = rng.uniform(0.45, 0.9), rng.uniform(0.35, 0.55), rng.uniform(0.45, 1.0)
     y0 = -D / 2
-    rows, z, k = [], WALL, 0
+    z, k = WALL, 0
     n_rows = int(rng.integers(1, 4))
     heights = rng.dirichlet(np.ones(n_rows) * 3) * (H - WALL * (n_rows + 1))
     shells = [hollow([-W / 2, y0, 0], [W / 2, D / 2, H], "-y")]
