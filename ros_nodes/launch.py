@@ -17,6 +17,7 @@ def ros_env(domain_id: int | None = None) -> dict:
     env.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
     env.setdefault("OMP_NUM_THREADS", "1")
     env["PYTHONUNBUFFERED"] = "1"
+    env.setdefault("RCUTILS_LOGGING_BUFFERED_STREAM", "0")  # logs reach the file as they happen
     return env
 
 

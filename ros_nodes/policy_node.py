@@ -246,11 +246,12 @@ class PolicyNode(LifecycleNode):
             if cmd is not None:  # under the lock: nothing goes out after an e-stop returns
                 self._publish(cmd, c)
             self.loop.work_done(time.monotonic() - t0)
-        if c.state != before and c.state == STALE_HOLD:
-            self.get_logger().error(f"joint states stale (age {c.observation_age(t0) * 1e3:.0f} ms > "
-                                    f"{c.watchdog.timeout_s * 1e3:.0f} ms): holding, no commands until fresh data")
-        elif before == STALE_HOLD and c.state != STALE_HOLD:
-            self.get_logger().warn("joint states fresh again: ramping back to the held command")
+            # Logged under the lock: no status message reports the new state before the log has it.
+            if c.state != before and c.state == STALE_HOLD:
+                self.get_logger().error(f"joint states stale (age {c.observation_age(t0) * 1e3:.0f} ms > "
+                                        f"{c.watchdog.timeout_s * 1e3:.0f} ms): holding, no commands until fresh data")
+            elif before == STALE_HOLD and c.state != STALE_HOLD:
+                self.get_logger().warn("joint states fresh again: ramping back to the held command")
 
     def _publish(self, cmd, c: DeployController) -> None:
         if self.p["output"] == "position":

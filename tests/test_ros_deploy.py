@@ -124,7 +124,7 @@ def test_sim_robot_killed_policy_stops_within_3_periods(graph):
     late = _commands_after(graph.probe, t_kill + 3 * PERIOD + 0.03)  # 30 ms for delivery on a loaded machine
     assert late == [], f"{len(late)} commands after the robot died"
     assert graph.probe.wait_for(lambda: graph.probe.policy_status.get("state") == "stale_hold", 5)
-    assert "joint states stale" in graph.log("policy")
+    assert graph.probe.wait_for(lambda: "joint states stale" in graph.log("policy"), 5), graph.log("policy")
     assert graph.status()["stale_events"] >= 1
 
 
