@@ -195,3 +195,17 @@ def test_same_task_runs_on_the_warp_backend():
         obs, rew, _, _ = warp_env.step(2 * torch.rand(4, warp_env.num_actions) - 1)
     assert torch.isfinite(obs["policy"]).all() and torch.isfinite(rew).all()
     assert warp_env.counters["diverged"] == 0
+
+
+def test_only_requested_observation_groups_are_computed():
+    from simreal.rl.config import default_cfg
+    from simreal.rl.factory import groups_read
+
+    env = make_env("franka-reach", num_envs=2, obs_groups=["policy"])
+    assert list(env.get_observations().keys()) == ["policy"]
+    assert list(env.step(torch.zeros(2, env.num_actions))[0].keys()) == ["policy"]
+    with pytest.raises(KeyError, match="not in this task; it has \\['policy', 'critic'\\]"):
+        make_env("franka-reach", num_envs=2, obs_groups=["tactile"])
+    # a privileged teacher on the tactile task reads no tactile group, so none is rendered
+    teacher = default_cfg("franka-peg-insert-tactile", "ppo", {"actor": {"groups": ["policy", "critic"]}})
+    assert groups_read(teacher) == ["policy", "critic"]

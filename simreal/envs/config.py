@@ -95,3 +95,6 @@ class EnvCfg:
     nthread: int = 0  # CPU backend threads, 0 = all cores
     # envs whose |qvel| exceeds this (or turns non-finite) count as diverged and are reset
     max_joint_speed: float = 100.0
+    # observation groups to compute (None: all); training asks only for the groups its models
+    # read, so a privileged teacher does not pay for tactile images it never sees
+    obs_groups: list[str] | None = None

@@ -63,7 +63,8 @@ class ManipulationEnv:
             if event.mode == "startup":
                 event.func(self, all_ids, **event.params)
         self._reset_envs(all_ids)
-        for g, group in cfg.observations.items():
+        self.obs_groups = self._select_groups(cfg)
+        for g, group in self.obs_groups.items():
             for t, term in group.terms.items():
                 if group.noisy and term.bias_std > 0:
                     dim = term.func(self, **term.params).shape[1]
@@ -217,9 +218,18 @@ class ManipulationEnv:
             std = self.cfg.observations[g].terms[t].bias_std
             bias[env_ids] = std * torch.randn(env_ids.numel(), bias.shape[1], generator=self.rng, device=self.device)
 
+    @staticmethod
+    def _select_groups(cfg: EnvCfg) -> dict:
+        if cfg.obs_groups is None:
+            return dict(cfg.observations)
+        unknown = [g for g in cfg.obs_groups if g not in cfg.observations]
+        if unknown:
+            raise KeyError(f"observation groups {unknown} are not in this task; it has {list(cfg.observations)}")
+        return {g: grp for g, grp in cfg.observations.items() if g in cfg.obs_groups}
+
     def _compute_obs(self) -> TensorDict:
         groups = {}
-        for g, group in self.cfg.observations.items():
+        for g, group in self.obs_groups.items():
             parts = []
             for t, term in group.terms.items():
                 x = term.func(self, **term.params).float()

@@ -22,7 +22,19 @@ def make_env_for(cfg: TrainCfg, num_envs: int | None = None, seed: int | None = 
     from simreal.registry import make_env
 
     backend = {"backend": "mujoco_warp"} if cfg.device.startswith("cuda") else {}
-    return make_env(cfg.task, num_envs=num_envs, seed=seed, device=cfg.device, **backend, **cfg.env)
+    env_cfg = {"obs_groups": groups_read(cfg), **cfg.env}
+    return make_env(cfg.task, num_envs=num_envs, seed=seed, device=cfg.device, **backend, **env_cfg)
+
+
+def groups_read(cfg: TrainCfg) -> list[str]:
+    """The observation groups some model of this run reads (the distillation teacher's too);
+    the env computes only these."""
+    groups = [*cfg.actor.groups, *cfg.critic.groups]
+    if cfg.algo == "distill":
+        from simreal.rl.algorithms.aacd import teacher_cfg
+
+        groups += teacher_cfg(cfg).actor.groups
+    return list(dict.fromkeys(groups))
 
 
 def action_bounds(env) -> tuple[torch.Tensor, torch.Tensor]:
