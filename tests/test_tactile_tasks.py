@@ -44,6 +44,8 @@ def test_peg_task_holds_peg_and_script_succeeds(task_id):
     env = make_env(task_id, num_envs=4, seed=1)
     assert env.num_actions == 6
     assert env.obs["tactile"].shape == (4, tactile_dim)
+    if task == "insert":  # images by default, force fields offered beside them
+        assert env.obs["tactile_forces"].shape == (4, TASKS["franka-peg-place-tactile"][1])
     start = (env.body_pos("peg") - env.ee_pos).norm(dim=-1)
     for _ in range(20):
         env.step(torch.zeros(4, 6))
