@@ -26,6 +26,11 @@ class ModelCfg:
     # image groups and their (sensors, height, width, channels), e.g. {tactile: [2, 60, 80, 3]}:
     # each goes through a small CNN instead of the normalizer
     images: dict = field(default_factory=dict)
+    # recurrent actor (PPO, AACD) for partially observed tasks: "gru" or "lstm" between the
+    # normalized features and the MLP head; null: an MLP actor
+    rnn_type: str | None = None
+    rnn_hidden: int = 128
+    rnn_layers: int = 1
 
 
 @dataclass
