@@ -9,6 +9,7 @@ from simreal.rl.algorithms.sac import SAC
 from simreal.rl.config import TrainCfg
 from simreal.rl.models.actor import GaussianActor, SquashedGaussianActor
 from simreal.rl.models.critic import GaussianQCritic, QCritic, ValueCritic
+from simreal.rl.models.recurrent import RecurrentGaussianActor
 
 
 def make_env_for(cfg: TrainCfg, num_envs: int | None = None, seed: int | None = None):
@@ -49,6 +50,12 @@ def build_algorithm(cfg: TrainCfg, env, obs):
     """The algorithm with fresh models for ``cfg.algo`` (AACD loads its teacher separately)."""
     device, A = cfg.device, env.num_actions
     a, c = cfg.actor, cfg.critic
+    if c.rnn_type:
+        raise ValueError(f"critic.rnn_type={c.rnn_type!r}: the critic is an MLP (it reads privileged state); "
+                         "only the actor can be recurrent. Remove critic.rnn_type")
+    if a.rnn_type and cfg.algo not in ("ppo", "aacd"):
+        raise ValueError(f"actor.rnn_type={a.rnn_type!r}: only PPO and AACD support recurrent actors, not "
+                         f"{cfg.algo}; remove actor.rnn_type or train with --algo ppo")
     if cfg.algo == "distill":
         from simreal.rl.algorithms.distill import DistillCfg, Distillation, load_teacher_actor
 
@@ -57,7 +64,11 @@ def build_algorithm(cfg: TrainCfg, env, obs):
                           lr=cfg.ppo.lr, beta_decay_iters=cfg.teacher.beta_decay_iters)
         return Distillation(student, load_teacher_actor(cfg, env, obs), dcfg, env.num_envs, device, seed=cfg.seed)
     if cfg.algo in ("ppo", "aacd"):
-        actor = GaussianActor(obs, a.groups, A, a.hidden, a.activation, a.init_std, a.normalize, a.images).to(device)
+        if a.rnn_type:
+            actor = RecurrentGaussianActor(obs, a.groups, A, a.hidden, a.activation, a.init_std, a.normalize, a.images,
+                                           a.rnn_type, a.rnn_hidden, a.rnn_layers).to(device)
+        else:
+            actor = GaussianActor(obs, a.groups, A, a.hidden, a.activation, a.init_std, a.normalize, a.images).to(device)
         critic = ValueCritic(obs, c.groups, c.hidden, c.activation, c.normalize, c.images).to(device)
         return PPO(actor, critic, cfg.ppo, env.num_envs, device, seed=cfg.seed)
     if cfg.algo in ("sac", "dsac"):

@@ -1,5 +1,10 @@
 """PPO with an asymmetric critic: the actor and the critic each read the observation
-groups their configs name (e.g. actor: [policy], critic: [policy, critic])."""
+groups their configs name (e.g. actor: [policy], critic: [policy, critic]).
+
+A recurrent actor (``actor.is_recurrent``) carries its hidden state through collection,
+zeroed for envs whose episode ended; the update re-runs it over each env's whole rollout
+from the state the rollout started with (minibatches split envs, not time steps). The
+critic stays an MLP."""
 
 from __future__ import annotations
 
@@ -41,7 +46,10 @@ class PPO:
         self.lr = cfg.lr
         self.params = list(actor.parameters()) + list(critic.parameters())
         self.optimizer = torch.optim.Adam(self.params, lr=self.lr)
-        self.storage = RolloutStorage(cfg.num_steps, num_envs, actor.obs_dim, critic.obs_dim, actor.num_actions, self.device)
+        self.recurrent = getattr(actor, "is_recurrent", False)
+        self.storage = RolloutStorage(cfg.num_steps, num_envs, actor.obs_dim, critic.obs_dim, actor.num_actions,
+                                      self.device, getattr(actor, "recurrent_state_shapes", None))
+        self.hidden = actor.initial_state(num_envs) if self.recurrent else ()  # collection's actor state
         self.generator = torch.Generator(device=self.device).manual_seed(seed)
         self.frozen_critic = False  # AACD can freeze a transferred critic
         self._last = None
@@ -53,19 +61,27 @@ class PPO:
         self.actor.update_normalizer(actor_in)
         if not self.frozen_critic:
             self.critic.update_normalizer(critic_in)
-        dist = self.actor.distribution(actor_in)
-        actions = dist.sample()
-        self._last = (actor_in, critic_in, actions, dist.log_prob(actions).sum(-1), self.critic(critic_in))
+        if self.recurrent:
+            hidden_in = self.hidden
+            actions, log_prob, self.hidden = self.actor.act(actor_in, hidden_in)
+        else:
+            hidden_in = ()
+            dist = self.actor.distribution(actor_in)
+            actions = dist.sample()
+            log_prob = dist.log_prob(actions).sum(-1)
+        self._last = (actor_in, critic_in, actions, log_prob, self.critic(critic_in), hidden_in)
         return actions
 
     @torch.no_grad()
     def process_step(self, rewards, dones, extras, next_obs=None) -> None:
-        actor_in, critic_in, actions, log_prob, values = self._last
+        actor_in, critic_in, actions, log_prob, values, hidden_in = self._last
         # time-outs are not failures: bootstrap with the value of the state before the step
         # (the true final state is gone after auto-reset; rsl_rl does the same)
         rewards = rewards + self.cfg.gamma * values * extras["time_outs"].float()
-        self.storage.add(actor_in, critic_in, actions, log_prob, values)
+        self.storage.add(actor_in, critic_in, actions, log_prob, values, hidden_in)
         self.storage.add_outcome(rewards, dones)
+        if self.recurrent:  # the next episode starts from zeros
+            self.hidden = self.actor.reset_state(self.hidden, dones)
 
     @property
     def ready(self) -> bool:
@@ -79,19 +95,22 @@ class PPO:
             last_values = self.critic(self.critic.inputs(obs))
             advantages, returns = losses.gae(st.rewards, st.values, st.dones, last_values, cfg.gamma, cfg.lam)
             # old policy under the current normalizer statistics, so the first ratio is exactly 1
-            flat_in = st.actor_in.reshape(-1, st.actor_in.shape[-1])
-            old_mu = self.actor(flat_in).reshape(st.actions.shape)
+            if self.recurrent:
+                old_mu = self.actor.unroll(st.actor_in, st.hidden0, st.dones)
+            else:
+                old_mu = self.actor(st.actor_in.reshape(-1, st.actor_in.shape[-1])).reshape(st.actions.shape)
             old_std = self.actor.std.detach().expand_as(old_mu)
             old_log_prob = torch.distributions.Normal(old_mu, old_std).log_prob(st.actions).sum(-1)
         st.log_prob.copy_(old_log_prob)
         stats = {"policy_loss": 0.0, "value_loss": 0.0, "entropy": 0.0, "kl": 0.0}
         n = 0
-        for mb in st.minibatches(cfg.minibatches, cfg.epochs, self.generator, advantages=advantages,
-                                 returns=returns, old_mu=old_mu, old_std=old_std):
+        batches = st.sequence_minibatches if self.recurrent else st.minibatches
+        for mb in batches(cfg.minibatches, cfg.epochs, self.generator, advantages=advantages,
+                          returns=returns, old_mu=old_mu, old_std=old_std):
             adv = mb["advantages"]
             if cfg.normalize_advantage:
                 adv = (adv - adv.mean()) / (adv.std() + 1e-8)
-            dist = self.actor.distribution(mb["actor_in"])
+            dist = self.minibatch_distribution(mb)
             log_prob = dist.log_prob(mb["actions"]).sum(-1)
             entropy = dist.entropy().sum(-1).mean()
             with torch.no_grad():
@@ -123,6 +142,14 @@ class PPO:
         out = {k: v / max(n, 1) for k, v in stats.items()}
         out.update(lr=self.lr, action_std=self.actor.std.mean().item())
         return out
+
+    def minibatch_distribution(self, mb: dict) -> torch.distributions.Normal:
+        """The actor's action distribution over a minibatch, batch (B, num_actions); a
+        recurrent actor re-runs its envs' rollouts, (T*n, ...) in the minibatch's time-major order."""
+        if not self.recurrent:
+            return self.actor.distribution(mb["actor_in"])
+        mean = self.actor.unroll(mb["actor_seq"], mb["hidden0"], mb["dones_seq"]).flatten(0, 1)
+        return torch.distributions.Normal(mean, self.actor.std.expand_as(mean))
 
     def _sync_grads(self) -> None:
         """Data-parallel training: average gradients over ranks (no-op in one process)."""
