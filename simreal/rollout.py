@@ -1,7 +1,8 @@
 """``simreal rollout``: run a task for a while and report what happened.
 
 Without a policy the actions are random, which shows the task, its rewards, resets and
-speed; a trained policy plugs in through ``policy(obs) -> actions``.
+speed; a trained policy plugs in through ``policy(obs) -> actions`` (with a ``reset(dones)``
+method, a recurrent one hears of every episode end).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ def rollout(task: str, num_envs: int = 256, steps: int = 300, seed: int = 0,
         else:
             actions = policy(obs)
         obs, rewards, dones, extras = env.step(actions)
+        if hasattr(policy, "reset"):
+            policy.reset(dones)
         returns += rewards
         if dones.any():
             episodes += int(dones.sum())

@@ -18,6 +18,7 @@ def render_task(task: str, out: str, num_envs: int = 4, steps: int = 100, seed: 
 
     ``.png``: the first frame after reset. ``.mp4``: ``steps`` control steps at the
     control rate, driven by ``policy(obs) -> actions`` or, without one, small random actions.
+    A policy with a ``reset(dones)`` method (a recurrent one) hears of every episode end.
     """
     path = Path(out)
     if path.suffix.lower() not in (".png", ".mp4"):
@@ -44,7 +45,9 @@ def render_task(task: str, out: str, num_envs: int = 4, steps: int = 100, seed: 
                     actions = policy(obs)
                 else:
                     actions = 0.5 * torch.randn(num_envs, env.num_actions, generator=gen)
-                obs, *_ = env.step(actions)
+                obs, _, dones, _ = env.step(actions)
+                if hasattr(policy, "reset"):
+                    policy.reset(dones)
         return path
     finally:
         renderer.close()

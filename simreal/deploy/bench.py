@@ -20,12 +20,15 @@ def bench_inference(bundle_path, iterations: int = 5000, warmup: int = 200) -> d
     with np.load(Path(bundle_path) / "parity.npz") as data:
         obs = data["obs"][:1].astype(np.float32)
     run = bundle.session.run
+    states = bundle.spec.recurrent_state or {}  # a recurrent policy also takes its hidden state
+    feeds = {"obs": obs, **{f"{k}_in": np.zeros((1, *shape), np.float32) for k, shape in states.items()}}
+    outputs = ["actions"] + [f"{k}_out" for k in states]
     for _ in range(warmup):
-        run(["actions"], {"obs": obs})
+        run(outputs, feeds)
     times = np.empty(iterations)
     for i in range(iterations):
         t = time.perf_counter()
-        run(["actions"], {"obs": obs})
+        run(outputs, feeds)
         times[i] = time.perf_counter() - t
     p = percentiles_ms(times)
     return {"inference_p50_ms": p["p50"], "inference_p99_ms": p["p99"], "inference_mean_ms": float(times.mean() * 1e3),

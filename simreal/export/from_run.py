@@ -2,6 +2,9 @@
 
 The parity set is observations the trained policy actually meets: the deterministic
 policy drives the task for a while and every ``stride``-th step's observations are kept.
+A recurrent actor's parity set is instead one env's observation sequence from the start of
+its episode (the bundle replays it from the zero state), and its ONNX/TorchScript policy
+takes and returns its hidden state.
 """
 
 from __future__ import annotations
@@ -29,9 +32,14 @@ def export_run(run_dir: str | Path, out: str | Path, which: str = "best", num_en
     obs = env.get_observations()
     samples = []
     for t in range(steps):
-        if t % stride == 0:
+        if act.recurrent:
+            samples.append(actor.inputs(obs)[:1].clone())  # env 0, every step
+        elif t % stride == 0:
             samples.append(actor.inputs(obs).clone())
-        obs, *_ = env.step(act(obs))
+        obs, _, dones, _ = env.step(act(obs))
+        act.reset(dones)
+        if act.recurrent and bool(dones[0]):
+            break  # the sequence ends with env 0's episode
     example = torch.cat(samples)
     provenance = {"algo": cfg.algo, "seed": cfg.seed, "run_dir": str(run_dir), "checkpoint": which,
                   "training_steps": int(cfg.steps)}

@@ -33,12 +33,34 @@ def load_run(run_dir: str | Path, which: str = "best", num_envs: int | None = No
     return cfg, env, algo
 
 
-def policy_fn(actor):
-    @torch.no_grad()
-    def act(obs):
-        return actor(actor.inputs(obs))
+class Policy:
+    """The deterministic policy of ``actor`` as ``policy(obs) -> actions``. A recurrent
+    actor carries its hidden state from call to call; ``reset(dones)`` zeroes it for the
+    envs whose episode ended (call it after every env step; a no-op for MLP actors)."""
 
-    return act
+    def __init__(self, actor):
+        self.actor = actor
+        self.recurrent = getattr(actor, "is_recurrent", False)
+        self.state = None
+
+    @torch.no_grad()
+    def __call__(self, obs) -> torch.Tensor:
+        x = self.actor.inputs(obs)
+        if not self.recurrent:
+            return self.actor(x)
+        if self.state is None:
+            self.state = self.actor.initial_state(x.shape[0])
+        actions, self.state = self.actor.step(x, self.state)
+        return actions
+
+    def reset(self, dones: torch.Tensor | None = None) -> None:
+        """Zero the hidden state of the envs in ``dones`` (B,) bool; of all envs when None."""
+        if self.state is not None:
+            self.state = None if dones is None else self.actor.reset_state(self.state, dones)
+
+
+def policy_fn(actor) -> Policy:
+    return Policy(actor)
 
 
 def evaluate(run_dir: str | Path, episodes: int = 100, num_envs: int | None = None, seed: int = 12345,
@@ -55,6 +77,7 @@ def evaluate(run_dir: str | Path, episodes: int = 100, num_envs: int | None = No
         done_once = torch.zeros(per_round, dtype=torch.bool, device=env.device)
         for _ in range(int(env.max_episode_length) + 1):
             obs, rew, dones, extras = env.step(act(obs))
+            act.reset(dones)
             ret += torch.where(done_once, 0.0, rew)
             first = dones & ~done_once
             if first.any():
