@@ -44,3 +44,22 @@ def test_bad_input_is_one_clear_line(tmp_path):
     assert proc.returncode == 2 and "not a simreal run directory" in proc.stderr
     proc = simreal("train", "franka-reach", "--set", "ppo.lrr=1", check=False)
     assert proc.returncode == 2 and "no key 'lrr'" in proc.stderr
+
+
+def test_sigterm_saves_a_checkpoint_before_exiting(tmp_path):
+    """A preempted or killed training run (SIGTERM) keeps its progress, like Ctrl-C does."""
+    import signal
+    import time
+
+    run = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "simreal.cli", "train", "franka-reach", "--num-envs", "16",
+                             "--steps", "100000000", "--run-dir", str(run), "--set", "checkpoint_every=100000"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 120
+    while not (run / "metrics.jsonl").exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert proc.poll() is None, proc.communicate()[0]
+    proc.send_signal(signal.SIGTERM)
+    out = proc.communicate(timeout=60)[0]
+    assert proc.returncode == 130, out
+    assert "interrupted: saved" in out and (run / "checkpoints" / "latest.pt").is_file(), out

@@ -84,6 +84,7 @@ def _train(args) -> int:
         run_dir = Path(args.run_dir or f"runs/{cfg.task.replace(':', '_')}_{cfg.algo}_{stamp}")
         resume = False
     rank, world = distributed.init_from_env(cfg.device)
+    _stop_on_signals()
     try:
         runner = Runner(cfg, run_dir=run_dir, resume=resume, rank=rank)
         if rank == 0:
@@ -94,6 +95,19 @@ def _train(args) -> int:
     if rank == 0:
         print(json.dumps({"run_dir": str(run_dir), **{k: v for k, v in metrics.items() if isinstance(v, (int, float))}}))
     return 0
+
+
+def _stop_on_signals() -> None:
+    """SIGTERM (a cluster's preemption, ``kill``) and SIGINT end training like Ctrl-C does: a
+    checkpoint is saved first. SIGINT is re-armed because shells start background jobs with it
+    ignored."""
+    import signal
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _eval(args) -> int:
