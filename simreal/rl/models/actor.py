@@ -10,32 +10,19 @@ import torch
 from torch import nn
 from torch.distributions import Normal
 
-from simreal.rl.models.features import GroupFeatures
-from simreal.rl.models.mlp import gather_groups, group_dim, mlp
+from simreal.rl.models.features import GroupModel
+from simreal.rl.models.mlp import mlp
 
 
-class GaussianActor(nn.Module):
+class GaussianActor(GroupModel):
     """Diagonal Gaussian with a state-independent std (PPO)."""
 
     def __init__(self, obs, groups: list[str], num_actions: int, hidden: list[int], activation: str = "elu",
                  init_std: float = 1.0, normalize: bool = True, images: dict | None = None):
-        super().__init__()
-        self.groups = list(groups)
-        self.obs_dim = group_dim(obs, self.groups)
+        super().__init__(obs, groups, normalize, images)
         self.num_actions = num_actions
-        self.features = GroupFeatures(obs, self.groups, normalize, images)
         self.mean_net = mlp(self.features.out_dim, hidden, num_actions, activation, out_gain=0.01)
         self.log_std = nn.Parameter(torch.full((num_actions,), math.log(init_std)))
-
-    def inputs(self, obs) -> torch.Tensor:
-        return gather_groups(obs, self.groups)
-
-    @property
-    def normalizer(self) -> nn.Module:
-        return self.features.normalizer
-
-    def update_normalizer(self, x: torch.Tensor) -> None:
-        self.features.update(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Deterministic action (the mean) for concatenated observations x (B, obs_dim)."""
@@ -50,7 +37,7 @@ class GaussianActor(nn.Module):
         return self.log_std.exp()
 
 
-class SquashedGaussianActor(nn.Module):
+class SquashedGaussianActor(GroupModel):
     """tanh-squashed Gaussian with state-dependent std (SAC, DSAC-T). Actions in
     (-1, 1) times ``action_scale`` plus ``action_bias``."""
 
@@ -59,20 +46,11 @@ class SquashedGaussianActor(nn.Module):
     def __init__(self, obs, groups: list[str], num_actions: int, hidden: list[int], activation: str = "relu",
                  normalize: bool = True, action_scale: torch.Tensor | float = 1.0, action_bias: torch.Tensor | float = 0.0,
                  images: dict | None = None):
-        super().__init__()
-        self.groups = list(groups)
-        self.obs_dim = group_dim(obs, self.groups)
+        super().__init__(obs, groups, normalize, images)
         self.num_actions = num_actions
-        self.features = GroupFeatures(obs, self.groups, normalize, images)
         self.net = mlp(self.features.out_dim, hidden, 2 * num_actions, activation)
         self.register_buffer("action_scale", torch.as_tensor(action_scale, dtype=torch.float32).expand(num_actions).clone())
         self.register_buffer("action_bias", torch.as_tensor(action_bias, dtype=torch.float32).expand(num_actions).clone())
-
-    def inputs(self, obs) -> torch.Tensor:
-        return gather_groups(obs, self.groups)
-
-    def update_normalizer(self, x: torch.Tensor) -> None:
-        self.features.update(x)
 
     def _mean_log_std(self, x):
         mean, log_std = self.net(self.features(x)).chunk(2, dim=-1)

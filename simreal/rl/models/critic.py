@@ -5,27 +5,17 @@ groups (typically privileged) and keeps its own normalizer."""
 from __future__ import annotations
 
 import torch
-from torch import nn
 from torch.nn import functional as F
 
-from simreal.rl.models.features import GroupFeatures
-from simreal.rl.models.mlp import gather_groups, group_dim, mlp
+from simreal.rl.models.features import GroupModel
+from simreal.rl.models.mlp import mlp
 
 
-class _Critic(nn.Module):
+class _Critic(GroupModel):
     def __init__(self, obs, groups: list[str], extra_in: int, out: int, hidden: list[int], activation: str,
                  normalize: bool, images: dict | None = None):
-        super().__init__()
-        self.groups = list(groups)
-        self.obs_dim = group_dim(obs, self.groups)
-        self.features = GroupFeatures(obs, self.groups, normalize, images)
+        super().__init__(obs, groups, normalize, images)
         self.net = mlp(self.features.out_dim + extra_in, hidden, out, activation)
-
-    def inputs(self, obs) -> torch.Tensor:
-        return gather_groups(obs, self.groups)
-
-    def update_normalizer(self, x: torch.Tensor) -> None:
-        self.features.update(x)
 
 
 class ValueCritic(_Critic):

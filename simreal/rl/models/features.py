@@ -76,3 +76,25 @@ class GroupFeatures(nn.Module):
         parts = [self.normalizer(self.vectors(x))]
         parts += [self.cnns[g](x[..., s:e]) for g, s, e in self.slices if g in self.cnns]
         return torch.cat(parts, dim=-1)
+
+
+class GroupModel(nn.Module):
+    """Base of every actor and critic: the observation groups it reads (``groups``, their
+    concatenated width ``obs_dim``) and its :class:`GroupFeatures` (normalizer, CNNs)."""
+
+    def __init__(self, obs, groups: list[str], normalize: bool, images: dict | None):
+        super().__init__()
+        self.groups = list(groups)
+        self.obs_dim = int(gather_groups(obs, self.groups).shape[-1])
+        self.features = GroupFeatures(obs, self.groups, normalize, images)
+
+    def inputs(self, obs) -> torch.Tensor:
+        """The groups this model reads, concatenated: (B, obs_dim)."""
+        return gather_groups(obs, self.groups)
+
+    @property
+    def normalizer(self) -> nn.Module:
+        return self.features.normalizer
+
+    def update_normalizer(self, x: torch.Tensor) -> None:
+        self.features.update(x)

@@ -35,7 +35,3 @@ def gather_groups(obs, groups: list[str]) -> torch.Tensor:
     if len(groups) == 1:
         return obs[groups[0]]
     return torch.cat([obs[g] for g in groups], dim=-1)
-
-
-def group_dim(obs, groups: list[str]) -> int:
-    return int(gather_groups(obs, groups).shape[-1])

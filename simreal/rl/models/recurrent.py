@@ -17,13 +17,13 @@ import torch
 from torch import nn
 from torch.distributions import Normal
 
-from simreal.rl.models.features import GroupFeatures
-from simreal.rl.models.mlp import gather_groups, group_dim, mlp
+from simreal.rl.models.features import GroupModel
+from simreal.rl.models.mlp import mlp
 
 RNN_TYPES = {"gru": nn.GRU, "lstm": nn.LSTM}
 
 
-class RecurrentGaussianActor(nn.Module):
+class RecurrentGaussianActor(GroupModel):
     """Diagonal Gaussian with a state-independent std, its mean a function of the
     observation history."""
 
@@ -32,30 +32,17 @@ class RecurrentGaussianActor(nn.Module):
     def __init__(self, obs, groups: list[str], num_actions: int, hidden: list[int], activation: str = "elu",
                  init_std: float = 1.0, normalize: bool = True, images: dict | None = None, rnn_type: str = "gru",
                  rnn_hidden: int = 128, rnn_layers: int = 1):
-        super().__init__()
         if rnn_type not in RNN_TYPES:
             raise ValueError(f"unknown rnn_type {rnn_type!r}; choose one of {sorted(RNN_TYPES)} (or null for an MLP actor)")
-        self.groups = list(groups)
-        self.obs_dim = group_dim(obs, self.groups)
+        super().__init__(obs, groups, normalize, images)
         self.num_actions = num_actions
         self.rnn_type = rnn_type
-        self.features = GroupFeatures(obs, self.groups, normalize, images)
         self.rnn = RNN_TYPES[rnn_type](self.features.out_dim, rnn_hidden, rnn_layers)  # (T, B, F) layout
         self.mean_net = mlp(rnn_hidden, hidden, num_actions, activation, out_gain=0.01)
         self.log_std = nn.Parameter(torch.full((num_actions,), math.log(init_std)))
         names = ("h",) if rnn_type == "gru" else ("h", "c")
         # per-env shape of each state tensor (export writes them as ONNX inputs/outputs)
         self.recurrent_state_shapes = {k: (rnn_layers, rnn_hidden) for k in names}
-
-    def inputs(self, obs) -> torch.Tensor:
-        return gather_groups(obs, self.groups)
-
-    @property
-    def normalizer(self) -> nn.Module:
-        return self.features.normalizer
-
-    def update_normalizer(self, x: torch.Tensor) -> None:
-        self.features.update(x)
 
     @property
     def std(self) -> torch.Tensor:
