@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from simreal.rl.optim import gradient_step
+
 
 @dataclass
 class DistillCfg:
@@ -69,12 +71,7 @@ class Distillation:
             for k in range(self.cfg.minibatches):
                 idx = perm[k * size : (k + 1) * size]
                 loss = ((self.actor(x[idx]) - y[idx]) ** 2).mean()
-                if not torch.isfinite(loss):
-                    raise FloatingPointError("distillation loss")
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                nn.utils.clip_grad_norm_(self.actor.parameters(), self.cfg.max_grad_norm)
-                self.optimizer.step()
+                gradient_step(self.optimizer, loss, self.actor.parameters(), self.cfg.max_grad_norm, "distillation loss")
                 total += loss.item()
                 n += 1
         self.step = 0

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from simreal.rl import distributed, losses
+from simreal.rl.optim import gradient_step
 from simreal.rl.storage.rollout import RolloutStorage
 
 
@@ -127,13 +128,7 @@ class PPO:
                 v_loss = losses.value_loss(v, mb["values"], mb["returns"], cfg.clip if cfg.value_clip else None)
                 loss = loss + cfg.value_coef * v_loss
                 stats["value_loss"] += v_loss.item()
-            if not torch.isfinite(loss):
-                raise FloatingPointError("PPO loss")
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self._sync_grads()
-            nn.utils.clip_grad_norm_(self.params, cfg.max_grad_norm)
-            self.optimizer.step()
+            gradient_step(self.optimizer, loss, self.params, cfg.max_grad_norm, "PPO loss")
             stats["policy_loss"] += policy_loss.item()
             stats["entropy"] += entropy.item()
             stats["kl"] += kl
@@ -150,10 +145,6 @@ class PPO:
             return self.actor.distribution(mb["actor_in"])
         mean = self.actor.unroll(mb["actor_seq"], mb["hidden0"], mb["dones_seq"]).flatten(0, 1)
         return torch.distributions.Normal(mean, self.actor.std.expand_as(mean))
-
-    def _sync_grads(self) -> None:
-        """Data-parallel training: average gradients over ranks (no-op in one process)."""
-        distributed.all_reduce_grads(self.params)
 
     def _sync_buffers(self) -> None:
         distributed.average_buffers(self.actor)

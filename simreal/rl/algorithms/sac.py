@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from simreal.rl import losses
+from simreal.rl.optim import gradient_step
 from simreal.rl.storage.replay import ReplayBuffer
 
 
@@ -132,12 +133,7 @@ class SAC:
                                                       cfg.std_clip_k, cfg.std_eps)
             else:
                 loss = loss + ((critic(b["critic_in"], b["actions"]) - y) ** 2).mean()
-        if not torch.isfinite(loss):
-            raise FloatingPointError("critic loss")
-        self.critic_opt.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(self.critics.parameters(), cfg.max_grad_norm)
-        self.critic_opt.step()
+        gradient_step(self.critic_opt, loss, self.critics.parameters(), cfg.max_grad_norm, "critic loss")
         return loss.item()
 
     def _q_for_actor(self, critic_in, a):
@@ -150,17 +146,10 @@ class SAC:
         self.critics.requires_grad_(False)
         a, logp = self.actor.sample(b["actor_in"])
         actor_loss = (self.alpha.detach() * logp - self._q_for_actor(b["critic_in"], a)).mean()
-        if not torch.isfinite(actor_loss):
-            raise FloatingPointError("actor loss")
-        self.actor_opt.zero_grad(set_to_none=True)
-        actor_loss.backward()
-        nn.utils.clip_grad_norm_(self.actor.parameters(), self.cfg.max_grad_norm)
-        self.actor_opt.step()
+        gradient_step(self.actor_opt, actor_loss, self.actor.parameters(), self.cfg.max_grad_norm, "actor loss")
         self.critics.requires_grad_(True)
         alpha_loss = losses.sac_temperature_loss(self.log_alpha, logp, self.target_entropy)
-        self.alpha_opt.zero_grad(set_to_none=True)
-        alpha_loss.backward()
-        self.alpha_opt.step()
+        gradient_step(self.alpha_opt, alpha_loss, [self.log_alpha], None, "temperature loss")
         return actor_loss.item(), -logp.mean().item()
 
     @torch.no_grad()
