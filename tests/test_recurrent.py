@@ -7,7 +7,7 @@ import torch
 from tensordict import TensorDict
 
 from simreal.rl.config import default_cfg
-from simreal.rl.evaluate import evaluate, load_run, policy_fn
+from simreal.rl.evaluate import evaluate, load_run, Policy
 from simreal.rl.factory import build_algorithm
 from simreal.rl.runner import Runner
 
@@ -105,7 +105,7 @@ def test_update_sequence_forward_equals_rollout_steps(rnn_type):
 
 def success_rate(actor, episodes=512) -> float:
     env = CueRecallEnv(num_envs=episodes, seed=123)
-    act = policy_fn(actor)
+    act = Policy(actor)
     obs, done_once, success = env.get_observations(), torch.zeros(episodes, dtype=torch.bool), []
     while not done_once.all():
         obs, _, dones, extras = env.step(act(obs))
@@ -155,7 +155,7 @@ def recurrent_run(request, tmp_path_factory):
 def test_save_load_round_trip_gives_identical_actions(recurrent_run):
     run_dir, runner = recurrent_run
     _, env, algo = load_run(run_dir, "latest", num_envs=32)
-    trained, loaded = policy_fn(runner.algo.actor), policy_fn(algo.actor)
+    trained, loaded = Policy(runner.algo.actor), Policy(algo.actor)
     obs = env.get_observations()
     for _ in range(12):  # episodes of 0.4 s end on the way: the state resets with them
         expected, got = trained(obs), loaded(obs)

@@ -20,7 +20,7 @@ from simreal.export.bundle import Bundle, write_bundle
 
 def export_run(run_dir: str | Path, out: str | Path, which: str = "best", num_envs: int = 32, steps: int = 60,
                stride: int = 6) -> Bundle:
-    from simreal.rl.evaluate import load_run, policy_fn
+    from simreal.rl.evaluate import load_run, Policy
 
     cfg, env, algo = load_run(run_dir, which, num_envs=num_envs, seed=cfg_seed(run_dir))
     if cfg.task.startswith("gym:"):
@@ -28,7 +28,7 @@ def export_run(run_dir: str | Path, out: str | Path, which: str = "best", num_en
     actor = algo.actor
     if len(actor.groups) != 1:
         raise SimrealError(f"the actor reads observation groups {actor.groups}; bundles take one group today")
-    act = policy_fn(actor)
+    act = Policy(actor)
     obs = env.get_observations()
     samples = []
     for t in range(steps):

@@ -118,14 +118,14 @@ def _eval(args) -> int:
 
 
 def _play(args) -> int:
-    from simreal.rl.evaluate import load_run, policy_fn
+    from simreal.rl.evaluate import load_run, Policy
     from simreal.view import render_task
 
     cfg, _, algo = load_run(args.run_dir, args.checkpoint, num_envs=1)
     if cfg.task.startswith("gym:"):
         raise ValueError("play renders simreal tasks; for gym:<id> use Gymnasium's own render_mode")
     out = render_task(cfg.task, args.out, num_envs=args.num_envs, steps=args.steps, seed=cfg.seed,
-                      policy=policy_fn(algo.actor), env_overrides=cfg.env)
+                      policy=Policy(algo.actor), env_overrides=cfg.env)
     print(f"wrote {out}")
     return 0
 

@@ -59,10 +59,6 @@ class Policy:
             self.state = None if dones is None else self.actor.reset_state(self.state, dones)
 
 
-def policy_fn(actor) -> Policy:
-    return Policy(actor)
-
-
 def evaluate(run_dir: str | Path, episodes: int = 100, num_envs: int | None = None, seed: int = 12345,
              which: str = "best") -> dict:
     per_round = min(episodes, num_envs or 512)
@@ -71,7 +67,7 @@ def evaluate(run_dir: str | Path, episodes: int = 100, num_envs: int | None = No
     rnd = 0
     while len(returns) < episodes:
         cfg, env, algo = load_run(run_dir, which, num_envs=per_round, seed=seed + rnd)
-        act = policy_fn(algo.actor)
+        act = Policy(algo.actor)
         obs = env.get_observations()
         ret = torch.zeros(per_round, device=env.device)
         done_once = torch.zeros(per_round, dtype=torch.bool, device=env.device)
