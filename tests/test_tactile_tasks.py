@@ -30,9 +30,10 @@ def scripted_action(env, task):
     goal[:, 2] = 0.0 if task == "insert" else PEG.socket_height
     d = goal - tip
     a = torch.zeros(env.num_envs, 6)
-    a[:, :2] = (d[:, :2] / 0.005).clamp(-1, 1)
-    centred = d[:, :2].norm(dim=-1) < 0.002
-    a[:, 2] = torch.where(centred, (d[:, 2] / 0.005).clamp(-0.5, 0.5), torch.zeros(env.num_envs))
+    in_hole = tip[:, 2] < PEG.socket_height  # inside the hole the walls centre the peg: steering would wind up
+    a[:, :2] = torch.where(in_hole.unsqueeze(1), 0.0, (d[:, :2] / 0.005).clamp(-1, 1))
+    centred = d[:, :2].norm(dim=-1) < 0.0005
+    a[:, 2] = torch.where(centred, (d[:, 2] / 0.005).clamp(-0.25, 0.25), torch.zeros(env.num_envs))
     return a
 
 
@@ -44,8 +45,8 @@ def test_peg_task_holds_peg_and_script_succeeds(task_id):
     env = make_env(task_id, num_envs=4, seed=1)
     assert env.num_actions == 6
     assert env.obs["tactile"].shape == (4, tactile_dim)
-    if task == "insert":  # images by default, force fields offered beside them
-        assert env.obs["tactile_forces"].shape == (4, TASKS["franka-peg-place-tactile"][1])
+    if task == "insert":  # images by default; force fields and their per-pad summary offered beside them
+        assert env.obs["tactile_forces"].shape == (4, TASKS["franka-peg-place-tactile"][1] + 2 * 3)
     start = (env.body_pos("peg") - env.ee_pos).norm(dim=-1)
     for _ in range(20):
         env.step(torch.zeros(4, 6))
@@ -61,6 +62,19 @@ def test_peg_task_holds_peg_and_script_succeeds(task_id):
     success = placed(env) if task == "place" else inserted(env)
     assert bool(success.all()), success
     assert float(env.obs["tactile"].abs().sum()) > 0
+
+
+def test_contact_summary_sees_where_the_peg_sits_in_the_hand():
+    """The peg's sideways offset across the pads (+-4 mm, hidden from proprioception) is the
+    force-weighted contact centroid's x: mirrored on the two pads, which face each other."""
+    env = make_env("franka-peg-insert-tactile", num_envs=16, seed=3, obs_groups=["policy", "tactile_forces"])
+    env.step(torch.zeros(16, 6))
+    summary = env.obs["tactile_forces"][:, -6:].reshape(16, 2, 3)  # per pad: total N, centroid x, y (mm)
+    offset_mm = 1000 * ((env.body_pos("peg") - env.ee_pos).unsqueeze(1) @ env.ee_rotmat).squeeze(1)[:, 0]
+    assert float(offset_mm.abs().max()) > 2.0  # the draw spans the range
+    assert bool((summary[:, :, 0] > 0.5).all())
+    torch.testing.assert_close(summary[:, 0, 1], offset_mm, atol=0.5, rtol=0)
+    torch.testing.assert_close(summary[:, 1, 1], -offset_mm, atol=0.5, rtol=0)
 
 
 def test_pad_compliance_is_randomized_per_env():

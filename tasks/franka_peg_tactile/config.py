@@ -23,7 +23,7 @@ import torch
 from simreal.envs.config import ActionCfg, EnvCfg, EventTerm, ObsGroupCfg, ObsTerm, RewardTerm, TerminationTerm
 from simreal.math3d import quat_to_rotmat
 from simreal.mdp import events, observations as obs, rewards
-from simreal.sensors.tactile.observations import reset_tactile, tactile_forces, tactile_rgb
+from simreal.sensors.tactile.observations import reset_tactile, tactile_contact_summary, tactile_forces, tactile_rgb
 from simreal.sensors.tactile.sdf import CylinderSdf
 from simreal.sim.peg_scene import PegSocketCfg, add_peg_and_socket, firm_grip
 from simreal.sim.scene import SceneCfg
@@ -159,8 +159,11 @@ def arm_above_socket(env, env_ids, height: tuple[float, float] = (0.10, 0.13), x
         q.index_copy_(0, env_ids, rows)
 
 
-def peg_in_hand(env, env_ids, slide_m: tuple[float, float] = (-0.003, 0.003)) -> None:
-    """Close the fingers on the peg, held pointing along the tool axis."""
+def peg_in_hand(env, env_ids, slide_m: tuple[float, float] = (-0.003, 0.003),
+                lateral_m: tuple[float, float] = (-0.004, 0.004)) -> None:
+    """Close the fingers on the peg, held pointing along the tool axis, slid along its own
+    axis by ``slide_m`` and sideways across the pads (the hand's x) by ``lateral_m``: where
+    the peg sits in the hand, which proprioception cannot see and the pads can."""
     q = env.backend.qpos
     width = PEG.peg_radius - PAD_FACE_M - SQUEEZE_M
     for jid in env.gripper_qpos_ids.tolist():
@@ -171,10 +174,11 @@ def peg_in_hand(env, env_ids, slide_m: tuple[float, float] = (-0.003, 0.003)) ->
     mid = 0.5 * (env.backend.site_xpos[env_ids, sites[0]] + env.backend.site_xpos[env_ids, sites[1]]).float()
     hand = env.model.body(env.robot.ee_body).id
     quat = env.backend.xquat[env_ids, hand].float()
-    axis = quat_to_rotmat(quat)[..., 2]
-    u = torch.rand(env_ids.numel(), 1, generator=env.rng, device=env.device)
-    slide = slide_m[0] + (slide_m[1] - slide_m[0]) * u
-    centre = mid + axis * (PEG.peg_half_length - GRIP_FROM_TOP_M + slide)
+    rot = quat_to_rotmat(quat)
+    u = torch.rand(env_ids.numel(), 2, generator=env.rng, device=env.device)
+    slide = slide_m[0] + (slide_m[1] - slide_m[0]) * u[:, :1]
+    lateral = lateral_m[0] + (lateral_m[1] - lateral_m[0]) * u[:, 1:]
+    centre = mid + rot[..., 2] * (PEG.peg_half_length - GRIP_FROM_TOP_M + slide) + rot[..., 0] * lateral
     s = env.free_joint_qpos_slice("peg_joint")
     q[env_ids, s.start:s.start + 3] = centre.to(q.dtype)
     q[env_ids, s.start + 3:s.start + 7] = quat.to(q.dtype)
@@ -212,7 +216,9 @@ def franka_peg_tactile_cfg(task: str = "insert", tactile: str | None = None) -> 
         raise ValueError(f"tactile must be 'forces' or 'rgb', got {tactile!r}")
     # with images as the tactile group, the force field is offered too (a student reading it
     # trains ~6x faster on a CPU); training computes only the groups its models read
-    extra = {"tactile_forces": ObsGroupCfg(terms={"fingers": forces}, noisy=False)} if tactile == "rgb" else {}
+    summary = ObsTerm(tactile_contact_summary, params={"sensor": SENSOR, "sites": SITES, "objects": SHAPES})
+    extra = {"tactile_forces": ObsGroupCfg(terms={"fingers": forces, "contact": summary}, noisy=False)} \
+        if tactile == "rgb" else {}
     policy = ObsGroupCfg(terms={
         "joint_pos": ObsTerm(obs.joint_pos_rel, noise_std=0.005),
         "joint_vel": ObsTerm(obs.joint_vel, noise_std=0.02, scale=0.1),
