@@ -2,16 +2,18 @@
 
 The Panda, with gel pads on its fingers, starts each episode holding a peg (12 mm
 cylinder, 50 mm long) pointing down, somewhat above a socket whose position is known to
-the policy only to +-5 mm. Actions move the tool point (end-effector pose deltas); the
-gripper stays closed. Success (judged on the last step):
+the policy only to +-5 mm. Where the peg sits in the hand varies (+-3 mm along its axis,
++-4 mm sideways across the pads): proprioception cannot see it, the pads can. Actions
+move the tool point (end-effector pose deltas); the gripper stays closed. Success (judged on the last step):
 - place: the peg stands upright within 15 degrees, its tip centred over the hole within
   4 mm and within 5 mm of the socket's top (TacSL's placement criterion);
 - insert: the mean distance of three peg keypoints (tip, centre, top) to their inserted
   targets is under 1 cm (TacSL's keypoint criterion).
 Observation groups: ``policy`` (joints, tool pose, noisy socket position), ``tactile``
 (both fingers: force fields for place, 80x60 RGB images for insert; insert also offers the
-force fields as ``tactile_forces``), ``critic`` (privileged: peg and socket poses, keypoint
-errors, per-finger contact force totals).
+force fields as ``tactile_forces``, with a per-pad summary: total normal force and contact
+centroid), ``critic`` (privileged: peg and socket poses, keypoint errors, per-finger
+contact force totals).
 """
 
 from __future__ import annotations
