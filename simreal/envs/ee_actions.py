@@ -57,7 +57,8 @@ class EePoseDeltaAction:
         self.target[env_ids] = self.env.joint_pos[env_ids]
         self.last_action[env_ids] = 0.0
         self.prev_action[env_ids] = 0.0
-        write_arm_ctrl(self.env, env_ids, self.target[env_ids], None)
+        opened = torch.ones(len(env_ids), 1, device=self.env.device) if self.cfg.gripper else None
+        write_arm_ctrl(self.env, env_ids, self.target[env_ids], opened)  # episodes start with an open hand
 
     def apply(self, actions: torch.Tensor) -> None:
         self.prev_action[:] = self.last_action

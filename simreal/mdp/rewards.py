@@ -37,6 +37,27 @@ def body_height_to_target_tanh(env, body: str, target: str, std: float, min_heig
     return (z > min_height).float() * (1.0 - torch.tanh(err / std))
 
 
+def body_grasped(env, body: str, width: float, max_distance: float = 0.03, slack: float = 0.015) -> torch.Tensor:
+    """1 where the gripper holds ``body``: the tool point within ``max_distance`` (m) of the
+    body's centre, the gripper commanded closed (when the policy drives it) and the fingers
+    closed onto the body (width between ``width / 2`` and ``width + slack``: narrower is a
+    grasp on nothing, wider an open hand). Without the command check a policy learns to
+    jam its open fingers against the floor until they pinch the body."""
+    near = torch.linalg.norm(env.body_pos(body) - env.ee_pos, dim=1) < max_distance
+    w = env.backend.qpos.index_select(1, env.gripper_qpos_ids).sum(dim=1).float()
+    held = near & (w > 0.5 * width) & (w < width + slack)
+    if env.action.cfg.gripper:
+        held &= env.action.last_action[:, -1] <= 0  # the gripper column closes for a <= 0
+    return held.float()
+
+
+def grasped_height_to_target_tanh(env, body: str, target: str, std: float, width: float) -> torch.Tensor:
+    """Reward for carrying a grasped body towards the target height: dense from the moment
+    of the grasp (no minimum lift), 0 without a grasp so a thrown body earns nothing."""
+    err = (env.buffers[target][:, 2] - env.body_pos(body)[:, 2]).abs()
+    return body_grasped(env, body, width) * (1.0 - torch.tanh(err / std))
+
+
 def action_rate_l2(env) -> torch.Tensor:
     return torch.sum((env.action.last_action - env.action.prev_action) ** 2, dim=1)
 

@@ -2,6 +2,12 @@
 
 Success: at the episode's last step the cube's centre is within ``SUCCESS_TOL_M`` of
 the target height (the target sits above the cube's start position).
+
+Actions: joint-position deltas (``franka-lift``, what the deployment node streams) or
+tool-point pose deltas by differential IK (``franka-lift-ik``, as Isaac Lab's IK-Rel lift);
+both with a binary gripper column. Rewards, after Isaac Lab's lift and ManiSkill's
+PickCube: reach the cube, hold it (:func:`simreal.mdp.rewards.body_grasped`), and, while
+holding it, bring it to the target height; a bonus once it is off the floor.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ import torch
 
 from simreal.envs.config import ActionCfg, EnvCfg, EventTerm, ObsGroupCfg, ObsTerm, RewardTerm, TerminationTerm
 from simreal.mdp import events, observations as obs, rewards, terminations
+from simreal.sim.peg_scene import firm_grip
 from simreal.sim.scene import BoxCfg, MarkerCfg, SceneCfg
 
 CUBE_HALF_M = 0.02
@@ -23,7 +30,7 @@ def cube_at_target_height(env) -> torch.Tensor:
     return (z - env.buffers["target"][:, 2]).abs() < SUCCESS_TOL_M
 
 
-def franka_lift_cfg() -> EnvCfg:
+def franka_lift_cfg(action: str = "joint_position_delta") -> EnvCfg:
     policy = ObsGroupCfg(
         terms={
             **obs.arm_joint_terms(noisy=True),
@@ -51,26 +58,30 @@ def franka_lift_cfg() -> EnvCfg:
     return EnvCfg(
         scene=SceneCfg(
             robot="franka_panda",
+            spec_hooks=[firm_grip],  # the real hand's 70 N grip, not Menagerie's ~4 N
             objects=[BoxCfg("cube", half_size=(CUBE_HALF_M,) * 3, pos=(0.5, 0.0, CUBE_HALF_M), mass=0.05)],
             markers=[MarkerCfg("target_marker")],
         ),
-        actions=ActionCfg(type="joint_position_delta", scale=0.05, gripper=True),
+        actions=ActionCfg(type="joint_position_delta", scale=0.05, gripper=True)
+        if action == "joint_position_delta"
+        else ActionCfg(type="ee_pose_delta", scale=0.01, gripper=True),
         observations={"policy": policy, "critic": critic},
         rewards={
-            "reach_cube": RewardTerm(rewards.ee_to_body_distance_tanh, weight=1.0, params={"body": "cube", "std": 0.1}),
+            "reach_cube": RewardTerm(rewards.ee_to_body_distance_tanh, weight=1.0, params={"body": "cube", "std": 0.25}),
+            "grasp": RewardTerm(rewards.body_grasped, weight=2.0, params={"body": "cube", "width": 2 * CUBE_HALF_M}),
             "lifted": RewardTerm(rewards.body_height_above, weight=5.0, params={"body": "cube", "min_height": LIFTED_M}),
             "height": RewardTerm(
-                rewards.body_height_to_target_tanh,
+                rewards.grasped_height_to_target_tanh,
                 weight=10.0,
-                params={"body": "cube", "target": "target", "std": 0.1, "min_height": LIFTED_M},
+                params={"body": "cube", "target": "target", "std": 0.1, "width": 2 * CUBE_HALF_M},
             ),
             "height_fine": RewardTerm(
                 rewards.body_height_to_target_tanh,
                 weight=5.0,
                 params={"body": "cube", "target": "target", "std": 0.02, "min_height": LIFTED_M},
             ),
-            "action_rate": RewardTerm(rewards.action_rate_l2, weight=-0.005),
-            "joint_vel": RewardTerm(rewards.joint_vel_l2, weight=-0.001),
+            "action_rate": RewardTerm(rewards.action_rate_l2, weight=-1e-4),
+            "joint_vel": RewardTerm(rewards.joint_vel_l2, weight=-1e-4),
         },
         terminations={
             "cube_fell": TerminationTerm(terminations.body_below, params={"body": "cube", "min_height": -0.05}),
