@@ -82,3 +82,11 @@ def test_dsac_clipping_and_variance_scaling_by_hand():
     std2 = torch.tensor([2.0], requires_grad=True)
     losses.dsac_critic_loss(mean2, std2, torch.tensor([1.0]), torch.tensor([2.0]), torch.tensor(0.5), 3.0, 0.1).backward()
     assert std2.grad.item() == pytest.approx(0.35 * (-(1.0**2) / 8.0 + 0.5))
+
+
+def test_action_bound_loss_by_hand():
+    mu = torch.tensor([[2.1, -0.5], [-1.6, 1.1]], requires_grad=True)
+    loss = losses.action_bound_loss(mu, bound=1.1)
+    assert loss.item() == pytest.approx((1.0**2 + 0.5**2) / 2)  # only the means past +-1.1 count
+    loss.backward()
+    torch.testing.assert_close(mu.grad, torch.tensor([[1.0, 0.0], [-0.5, 0.0]]))  # pushes them back inside

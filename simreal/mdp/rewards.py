@@ -58,6 +58,13 @@ def grasped_height_to_target_tanh(env, body: str, target: str, std: float, width
     return body_grasped(env, body, width) * (1.0 - torch.tanh(err / std))
 
 
+def grasped_height_ramp(env, body: str, width: float, low: float, high: float) -> torch.Tensor:
+    """Reward for raising a grasped body: 0 with its centre at ``low`` (m), rising linearly
+    to 1 at ``high``: a steep first slope, where a tanh of the distance to a far target is flat."""
+    z = env.body_pos(body)[:, 2]
+    return body_grasped(env, body, width) * ((z - low) / (high - low)).clamp(0.0, 1.0)
+
+
 def action_rate_l2(env) -> torch.Tensor:
     return torch.sum((env.action.last_action - env.action.prev_action) ** 2, dim=1)
 

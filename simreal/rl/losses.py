@@ -44,6 +44,14 @@ def value_loss(values: torch.Tensor, old_values: torch.Tensor, returns: torch.Te
     return torch.max(err, (clipped - returns) ** 2).mean()
 
 
+def action_bound_loss(mu: torch.Tensor, bound: float) -> torch.Tensor:
+    """Squared excess of the action means beyond +-``bound``, summed over action dims, mean
+    over the batch. Actions are clipped before they act, so a mean far past the clip
+    samples the same saturated action every time: exploration in that dimension is dead
+    and no gradient brings it back. This pulls such means back (rl_games' bounds loss)."""
+    return ((mu - bound).clamp_min(0.0) ** 2 + (-bound - mu).clamp_min(0.0) ** 2).sum(-1).mean()
+
+
 def gaussian_kl(mu_old: torch.Tensor, std_old: torch.Tensor, mu: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
     """KL(old || new) of diagonal Gaussians, summed over action dims, mean over batch."""
     kl = torch.log(std / std_old) + (std_old**2 + (mu_old - mu) ** 2) / (2.0 * std**2) - 0.5

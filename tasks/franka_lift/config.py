@@ -70,6 +70,11 @@ def franka_lift_cfg(action: str = "joint_position_delta") -> EnvCfg:
             "reach_cube": RewardTerm(rewards.ee_to_body_distance_tanh, weight=1.0, params={"body": "cube", "std": 0.25}),
             "grasp": RewardTerm(rewards.body_grasped, weight=2.0, params={"body": "cube", "width": 2 * CUBE_HALF_M}),
             "lifted": RewardTerm(rewards.body_height_above, weight=5.0, params={"body": "cube", "min_height": LIFTED_M}),
+            "raise": RewardTerm(
+                rewards.grasped_height_ramp,
+                weight=5.0,
+                params={"body": "cube", "width": 2 * CUBE_HALF_M, "low": CUBE_HALF_M, "high": LIFTED_M},
+            ),
             "height": RewardTerm(
                 rewards.grasped_height_to_target_tanh,
                 weight=10.0,

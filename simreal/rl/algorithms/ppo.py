@@ -29,6 +29,9 @@ class PPOCfg:
     value_coef: float = 1.0
     value_clip: bool = True
     entropy_coef: float = 0.005
+    # weight of the loss on action means beyond +-bound (the env clips actions at 1); 0 = off
+    bound_coef: float = 0.0
+    bound: float = 1.1
     lr: float = 1e-3
     schedule: str = "adaptive"  # "adaptive" (KL-based) or "fixed"
     desired_kl: float = 0.01
@@ -123,6 +126,8 @@ class PPO:
                     group["lr"] = self.lr
             policy_loss = losses.ppo_policy_loss(log_prob, mb["log_prob"], adv, cfg.clip)
             loss = policy_loss - cfg.entropy_coef * entropy
+            if cfg.bound_coef > 0:
+                loss = loss + cfg.bound_coef * losses.action_bound_loss(dist.mean, cfg.bound)
             if not self.frozen_critic:
                 v = self.critic(mb["critic_in"])
                 v_loss = losses.value_loss(v, mb["values"], mb["returns"], cfg.clip if cfg.value_clip else None)

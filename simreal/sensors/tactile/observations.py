@@ -93,9 +93,12 @@ def tactile_depth(env, sensor: str, sites: tuple[str, ...], objects: dict[str, S
 
 def tactile_forces(env, sensor: str, sites: tuple[str, ...], objects: dict[str, Sdf]) -> torch.Tensor:
     """(num_envs, S*rows*cols*3) force fields [normal, shear x, shear y] in N, sensor frames."""
-    st = _state(env, ("forces", sensor, tuple(sites), tuple(objects)), sensor=sensor, sites=sites, objects=objects,
-                width=8, difference=False, augment=None, calibration=None)
-    return _force_field(env, st).reshape(env.num_envs, -1)
+    return _force_field(env, _forces_state(env, sensor, sites, objects)).reshape(env.num_envs, -1)
+
+
+def _forces_state(env, sensor: str, sites, objects) -> _EnvTactile:
+    return _state(env, ("forces", sensor, tuple(sites), tuple(objects)), sensor=sensor, sites=sites, objects=objects,
+                  width=8, difference=False, augment=None, calibration=None)
 
 
 def _force_field(env, st: _EnvTactile) -> torch.Tensor:
@@ -118,8 +121,7 @@ def tactile_contact_summary(env, sensor: str, sites: tuple[str, ...], objects: d
     """(num_envs, S*3) per sensor: total normal force (N) and the normal-force-weighted
     contact centroid (x, y in mm, sensor frame; 0 without contact). Where a part sits on
     the pad, in three numbers: what a small MLP would otherwise learn from the whole field."""
-    st = _state(env, ("forces", sensor, tuple(sites), tuple(objects)), sensor=sensor, sites=sites, objects=objects,
-                width=8, difference=False, augment=None, calibration=None)
+    st = _forces_state(env, sensor, sites, objects)
     fn = _force_field(env, st)[..., 0].reshape(st.array.num_sensors, -1)  # (num_envs*S, T) normal force per taxel
     total = fn.sum(dim=1, keepdim=True)
     centroid = fn @ st.array.taxels[:, :2] * 1000.0 / total.clamp_min(1e-6)
