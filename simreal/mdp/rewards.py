@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from simreal.mdp.observations import gripper_width
+
 
 def ee_to_target_distance_l2(env, target: str) -> torch.Tensor:
     """Euclidean distance between the tool point and ``env.buffers[target]``, m."""
@@ -30,11 +32,14 @@ def body_height_above(env, body: str, min_height: float) -> torch.Tensor:
     return (env.body_pos(body)[:, 2] > min_height).float()
 
 
+def _height_to_target_tanh(env, body: str, target: str, std: float) -> torch.Tensor:
+    """1 with the body at the target height ``env.buffers[target][:, 2]``, falling over a few ``std`` (m)."""
+    return 1.0 - torch.tanh((env.buffers[target][:, 2] - env.body_pos(body)[:, 2]).abs() / std)
+
+
 def body_height_to_target_tanh(env, body: str, target: str, std: float, min_height: float) -> torch.Tensor:
-    """Reward for bringing a lifted body to the target height ``env.buffers[target][:, 2]``."""
-    z = env.body_pos(body)[:, 2]
-    err = (env.buffers[target][:, 2] - z).abs()
-    return (z > min_height).float() * (1.0 - torch.tanh(err / std))
+    """Reward for bringing a lifted body (centre above ``min_height``) to the target height."""
+    return body_height_above(env, body, min_height) * _height_to_target_tanh(env, body, target, std)
 
 
 def body_grasped(env, body: str, width: float, max_distance: float = 0.03, slack: float = 0.015) -> torch.Tensor:
@@ -44,7 +49,7 @@ def body_grasped(env, body: str, width: float, max_distance: float = 0.03, slack
     grasp on nothing, wider an open hand). Without the command check a policy learns to
     jam its open fingers against the floor until they pinch the body."""
     near = torch.linalg.norm(env.body_pos(body) - env.ee_pos, dim=1) < max_distance
-    w = env.backend.qpos.index_select(1, env.gripper_qpos_ids).sum(dim=1).float()
+    w = gripper_width(env)[:, 0]
     held = near & (w > 0.5 * width) & (w < width + slack)
     if env.action.cfg.gripper:
         held &= env.action.last_action[:, -1] <= 0  # the gripper column closes for a <= 0
@@ -54,8 +59,7 @@ def body_grasped(env, body: str, width: float, max_distance: float = 0.03, slack
 def grasped_height_to_target_tanh(env, body: str, target: str, std: float, width: float) -> torch.Tensor:
     """Reward for carrying a grasped body towards the target height: dense from the moment
     of the grasp (no minimum lift), 0 without a grasp so a thrown body earns nothing."""
-    err = (env.buffers[target][:, 2] - env.body_pos(body)[:, 2]).abs()
-    return body_grasped(env, body, width) * (1.0 - torch.tanh(err / std))
+    return body_grasped(env, body, width) * _height_to_target_tanh(env, body, target, std)
 
 
 def grasped_height_ramp(env, body: str, width: float, low: float, high: float) -> torch.Tensor:

@@ -37,21 +37,3 @@ def add_peg_and_socket(spec: mujoco.MjSpec, cfg: PegSocketCfg = PegSocketCfg()) 
     ]):
         socket.add_geom(name=f"socket_wall{i}", type=mujoco.mjtGeom.mjGEOM_BOX, size=[sx, sy, h], pos=[x, y, h],
                         rgba=[0.3, 0.45, 0.7, 1], condim=4)
-
-
-FRANKA_HAND_FORCE_N = 70.0  # continuous grasping force (Franka Hand product manual)
-
-
-def firm_grip(spec: mujoco.MjSpec, gripper_actuator: str = "actuator8", gain_scale: float = 10.0) -> None:
-    """Make the gripper hold small parts: Menagerie's position gripper (kp 100 N/m) squeezes a
-    12 mm peg with about 0.5 N, far under the real hand's 70 N; scale its gains (force capped
-    at 70 N) and use elliptic friction cones with impratio 10, so held parts do not creep."""
-    act = spec.actuator(gripper_actuator)
-    if act is None:
-        raise ValueError(f"the model has no actuator {gripper_actuator!r}")
-    act.gainprm[0] *= gain_scale
-    act.biasprm[1] *= gain_scale
-    act.biasprm[2] *= gain_scale
-    act.forcerange = [-FRANKA_HAND_FORCE_N, FRANKA_HAND_FORCE_N]
-    spec.option.impratio = 10.0
-    spec.option.cone = mujoco.mjtCone.mjCONE_ELLIPTIC

@@ -16,7 +16,7 @@ import torch
 
 from simreal.envs.config import ActionCfg, EnvCfg, EventTerm, ObsGroupCfg, ObsTerm, RewardTerm, TerminationTerm
 from simreal.mdp import events, observations as obs, rewards, terminations
-from simreal.sim.peg_scene import firm_grip
+from simreal.robots.franka_panda import firm_grip
 from simreal.sim.scene import BoxCfg, MarkerCfg, SceneCfg
 
 CUBE_HALF_M = 0.02
