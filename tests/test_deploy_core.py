@@ -53,6 +53,18 @@ def test_spec_errors_say_what_is_wrong(spec):
         DeploySpec.from_dict(d)
 
 
+def test_task_features_the_robot_side_lacks_are_refused():
+    from simreal.deploy.from_task import deploy_spec_from_cfg
+    from simreal.registry import task_cfg
+
+    with pytest.raises(SpecError, match="gripper actions are not deployable"):
+        deploy_spec_from_task("franka-lift")
+    cfg = task_cfg("franka-reach")
+    cfg.actions.max_target_error = 0.2
+    with pytest.raises(SpecError, match="max_target_error is not deployable"):
+        deploy_spec_from_cfg(cfg, task_id="franka-reach")
+
+
 def test_observations_equal_the_envs_on_recorded_states(spec, noiseless_env):
     env = noiseless_env
     builder = ObservationBuilder(spec)

@@ -12,9 +12,9 @@ CUBE_W = 0.04
 def scripted_action(env, step):
     """Above the cube, down, close, then up to the target height (tool-point deltas)."""
     cube, ee = env.body_pos("cube"), env.ee_pos
-    a = torch.zeros(env.num_envs, 7)
+    a = torch.zeros(env.num_envs, 4)
     goal = cube.clone()
-    a[:, 6] = 1.0 if step < 100 else -1.0
+    a[:, 3] = 1.0 if step < 100 else -1.0
     if step < 60:
         goal[:, 2] += 0.08
     elif step >= 100:
@@ -25,7 +25,7 @@ def scripted_action(env, step):
 
 def test_scripted_grasp_lifts_the_cube_and_only_a_closed_hand_counts_as_holding():
     env = make_env("franka-lift-ik", num_envs=N, seed=0, obs_groups=["policy"])
-    assert env.num_actions == 7
+    assert env.num_actions == 4
     held_open = held_closed = held_cmd_open = -1.0
     for step in range(env.max_episode_length - 1):
         _, _, done, extras = env.step(scripted_action(env, step))

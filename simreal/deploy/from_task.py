@@ -34,6 +34,9 @@ def deploy_spec_from_cfg(cfg, task_id: str = "", group: str = "policy", provenan
     robot = get_robot(cfg.scene.robot)
     if cfg.actions.gripper:
         raise SpecError(f"task {task_id or '<cfg>'}: gripper actions are not deployable yet (arm joints only)")
+    if cfg.actions.max_target_error is not None:
+        raise SpecError(f"task {task_id or '<cfg>'}: actions.max_target_error is not deployable yet "
+                        "(the robot-side target accumulates without a bound); set it to None")
     if group not in cfg.observations:
         raise SpecError(f"task {task_id or '<cfg>'} has no observation group {group!r}; groups: {list(cfg.observations)}")
     n = robot.num_joints

@@ -11,7 +11,8 @@ class JointPositionDeltaAction:
     """Arm joint targets move by ``scale * a`` per control step, clipped to joint limits.
 
     The target accumulates (it is the commanded pose, not the measured one), which is
-    also what the deployment node streams to a forward position controller. With
+    also what the deployment node streams to a forward position controller;
+    ``max_target_error`` keeps it near the measured pose. With
     ``gripper``, the last action column opens (> 0) or closes (<= 0) the gripper.
     Latency: each env plays the action it was given ``latency[env]`` control steps ago.
     """
@@ -58,8 +59,19 @@ class JointPositionDeltaAction:
             self.history[:, 0] = actions
             actions = self.history[self._rows, self.latency]
         actions = actions.clamp(-self.cfg.clip, self.cfg.clip)
-        self.target[:] = torch.clamp(self.target + self.cfg.scale * actions[:, : self.num_arm], self.lower, self.upper)
+        self.target[:] = next_target(self, self.cfg.scale * actions[:, : self.num_arm])
         write_arm_ctrl(self.env, None, self.target, actions[:, self.num_arm :] if self.cfg.gripper else None)
+
+
+def next_target(term, delta: torch.Tensor) -> torch.Tensor:
+    """The action term's arm target moved by ``delta``: within ``max_target_error`` of the
+    measured joint positions (if set), then within the joint limits. Shared by every action term."""
+    target = term.target + delta
+    bound = term.cfg.max_target_error
+    if bound is not None:
+        q = term.env.joint_pos
+        target = torch.minimum(torch.maximum(target, q - bound), q + bound)
+    return torch.clamp(target, term.lower, term.upper)
 
 
 def write_arm_ctrl(env, env_ids, arm_target: torch.Tensor, gripper_action: torch.Tensor | None) -> None:

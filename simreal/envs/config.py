@@ -65,8 +65,9 @@ class EventTerm:
 class ActionCfg:
     """Joint-position-delta actions for the arm, and optionally a binary-ish gripper.
 
-    arm target <- clip(target + scale * a, joint limits); the gripper action (last
-    column, if ``gripper``) opens for a > 0 and closes for a <= 0.
+    arm target <- clip(target + scale * a, joint limits), optionally kept within
+    ``max_target_error`` of the measured pose; the gripper action (last column, if
+    ``gripper``) opens for a > 0 and closes for a <= 0.
     """
 
     type: str = "joint_position_delta"
@@ -75,6 +76,10 @@ class ActionCfg:
     gripper: bool = False
     # action latency: each env, at reset, draws a delay of 0..max_latency_steps control steps
     max_latency_steps: int = 0
+    # rad; keep each joint target within this of the measured position, as a servo's
+    # following-error limit (None: the target accumulates without bound and winds up when
+    # the arm is blocked, and actions then stop moving it)
+    max_target_error: float | None = None
 
 
 @dataclass

@@ -1,19 +1,22 @@
 """End-effector pose-delta actions, by damped least-squares differential IK.
 
-Actions (num_envs, 6): tool-point translation (x, y, z, world frame) and rotation
-(axis-angle, world frame) per control step, at ``scale`` metres and ``ROT_PER_M * scale``
-radians for |a| = 1. The geometric Jacobian of the tool point is built in torch from the
-arm's body poses and joint axes (hinge joints), so it runs batched on any backend.
-The joint target accumulates like :class:`JointPositionDeltaAction`'s. With ``gripper``,
-a 7th column opens (> 0) or closes (<= 0) the gripper; without it the gripper control
-is left to events (e.g. closed on a held part).
+``ee_pose_delta`` actions (num_envs, 6): tool-point translation (x, y, z, world frame) and
+rotation (axis-angle, world frame) per control step, at ``scale`` metres and
+``ROT_PER_M * scale`` radians for |a| = 1. ``ee_position_delta`` actions (num_envs, 3):
+the translation only; the tool keeps the orientation it had at reset (its error is servoed
+out, at most ``ROT_PER_M * scale`` radians per step), as a top-down pick-and-place arm does.
+The geometric Jacobian of the tool point is built in torch from the arm's body poses and
+joint axes (hinge joints), so it runs batched on any backend. The joint target accumulates
+like :class:`JointPositionDeltaAction`'s (``max_target_error`` bounds it). With
+``gripper``, the last column opens (> 0) or closes (<= 0) the gripper; without it the
+gripper control is left to events (e.g. closed on a held part).
 """
 
 from __future__ import annotations
 
 import torch
 
-from simreal.envs.actions import write_arm_ctrl
+from simreal.envs.actions import next_target, write_arm_ctrl
 from simreal.envs.config import ActionCfg
 from simreal.math3d import quat_to_rotmat
 
@@ -23,23 +26,25 @@ DAMPING = 0.05  # DLS damping (lambda), keeps steps bounded near singularities
 
 class EePoseDeltaAction:
     def __init__(self, env, cfg: ActionCfg):
-        if cfg.type != "ee_pose_delta":
-            raise ValueError(f"EePoseDeltaAction needs actions.type 'ee_pose_delta', got {cfg.type!r}")
+        if cfg.type not in ("ee_pose_delta", "ee_position_delta"):
+            raise ValueError(f"EePoseDeltaAction needs actions.type 'ee_pose_delta' or 'ee_position_delta', got {cfg.type!r}")
         if cfg.max_latency_steps:
-            raise ValueError("ee_pose_delta actions do not model latency; set actions.max_latency_steps=0")
+            raise ValueError(f"{cfg.type} actions do not model latency; set actions.max_latency_steps=0")
         m, dev, n = env.model, env.device, env.num_envs
         self.env, self.cfg = env, cfg
         self.num_arm = env.robot.num_joints
-        self.num_actions = 6 + int(cfg.gripper)
+        self.num_pose = 6 if cfg.type == "ee_pose_delta" else 3
+        self.num_actions = self.num_pose + int(cfg.gripper)
         limits = torch.tensor(env.robot.joint_pos_limits, device=dev)
         self.lower, self.upper = limits[:, 0], limits[:, 1]
         jids = [m.joint(j).id for j in env.robot.joint_names]
         if any(int(m.jnt_type[j]) != 3 for j in jids):  # mjJNT_HINGE
-            raise ValueError(f"ee_pose_delta needs hinge joints; robot {env.robot.name!r} has others")
+            raise ValueError(f"{cfg.type} needs hinge joints; robot {env.robot.name!r} has others")
         self.body_ids = torch.tensor([int(m.jnt_bodyid[j]) for j in jids], device=dev)
         self.axis = torch.tensor(m.jnt_axis[jids], dtype=torch.float32, device=dev)  # (J, 3) body frame
         self.anchor = torch.tensor(m.jnt_pos[jids], dtype=torch.float32, device=dev)
         self.target = torch.zeros(n, self.num_arm, device=dev)
+        self.held_rotmat = torch.eye(3, device=dev).repeat(n, 1, 1)  # ee_position_delta: orientation kept
         self.last_action = torch.zeros(n, self.num_actions, device=dev)
         self.prev_action = torch.zeros(n, self.num_actions, device=dev)
 
@@ -55,6 +60,7 @@ class EePoseDeltaAction:
 
     def reset(self, env_ids: torch.Tensor) -> None:
         self.target[env_ids] = self.env.joint_pos[env_ids]
+        self.held_rotmat[env_ids] = self.env.ee_rotmat[env_ids]
         self.last_action[env_ids] = 0.0
         self.prev_action[env_ids] = 0.0
         opened = torch.ones(len(env_ids), 1, device=self.env.device) if self.cfg.gripper else None
@@ -64,9 +70,22 @@ class EePoseDeltaAction:
         self.prev_action[:] = self.last_action
         self.last_action[:] = actions
         a = actions.clamp(-self.cfg.clip, self.cfg.clip)
-        delta = torch.cat([a[:, :3] * self.cfg.scale, a[:, 3:6] * (self.cfg.scale * ROT_PER_M)], dim=1)
+        max_rot = self.cfg.scale * ROT_PER_M
+        if self.num_pose == 6:
+            rot = a[:, 3:6] * max_rot
+        else:  # servo back to the held orientation, at most max_rot per step
+            rot = orientation_error(self.env.ee_rotmat, self.held_rotmat)
+            rot = rot * (max_rot / rot.norm(dim=1, keepdim=True).clamp(min=max_rot))
+        delta = torch.cat([a[:, :3] * self.cfg.scale, rot], dim=1)
         J = self.jacobian()
         eye = torch.eye(6, device=J.device) * DAMPING ** 2
         dq = (J.transpose(1, 2) @ torch.linalg.solve(J @ J.transpose(1, 2) + eye, delta.unsqueeze(-1))).squeeze(-1)
-        self.target[:] = torch.clamp(self.target + dq, self.lower, self.upper)
-        write_arm_ctrl(self.env, None, self.target, a[:, 6:] if self.cfg.gripper else None)
+        self.target[:] = next_target(self, dq)
+        write_arm_ctrl(self.env, None, self.target, a[:, self.num_pose :] if self.cfg.gripper else None)
+
+
+def orientation_error(current: torch.Tensor, desired: torch.Tensor) -> torch.Tensor:
+    """(N, 3) world-frame rotation vector that turns ``current`` towards ``desired``
+    (rotation matrices, (N, 3, 3)): half the sum of the cross products of their columns.
+    Exact in direction, and sin(angle) times the axis in size, below 90 degrees."""
+    return 0.5 * torch.cross(current, desired, dim=1).sum(dim=2)

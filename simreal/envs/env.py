@@ -20,7 +20,8 @@ from simreal.sim import make_backend
 from simreal.sim.scene import EE_SITE, build_scene
 
 
-ACTIONS = {"joint_position_delta": JointPositionDeltaAction, "ee_pose_delta": EePoseDeltaAction}
+ACTIONS = {"joint_position_delta": JointPositionDeltaAction, "ee_pose_delta": EePoseDeltaAction,
+           "ee_position_delta": EePoseDeltaAction}
 
 
 def make_action(env, cfg):

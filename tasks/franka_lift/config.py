@@ -4,8 +4,8 @@ Success: at the episode's last step the cube's centre is within ``SUCCESS_TOL_M`
 the target height (the target sits above the cube's start position).
 
 Actions: joint-position deltas (``franka-lift``, what the deployment node streams) or
-tool-point pose deltas by differential IK (``franka-lift-ik``, as Isaac Lab's IK-Rel lift);
-both with a binary gripper column. Rewards, after Isaac Lab's lift and ManiSkill's
+tool-point position deltas by differential IK with the hand kept top-down
+(``franka-lift-ik``, as ManiSkill's ``pd_ee_delta_pos``); both with a binary gripper column. Rewards, after Isaac Lab's lift and ManiSkill's
 PickCube: reach the cube, hold it (:func:`simreal.mdp.rewards.body_grasped`), and, while
 holding it, bring it to the target height; a bonus once it is off the floor.
 """
@@ -62,9 +62,11 @@ def franka_lift_cfg(action: str = "joint_position_delta") -> EnvCfg:
             objects=[BoxCfg("cube", half_size=(CUBE_HALF_M,) * 3, pos=(0.5, 0.0, CUBE_HALF_M), mass=0.05)],
             markers=[MarkerCfg("target_marker")],
         ),
-        actions=ActionCfg(type="joint_position_delta", scale=0.05, gripper=True)
+        # targets stay within 0.2 rad of the measured joints (a fast move lags by up to ~0.2 rad):
+        # unbounded, a policy pressing on the floor wound them up by >1 rad and its actions stopped acting
+        actions=ActionCfg(type="joint_position_delta", scale=0.05, gripper=True, max_target_error=0.2)
         if action == "joint_position_delta"
-        else ActionCfg(type="ee_pose_delta", scale=0.01, gripper=True),
+        else ActionCfg(type=action, scale=0.01, gripper=True, max_target_error=0.2),
         observations={"policy": policy, "critic": critic},
         rewards={
             "reach_cube": RewardTerm(rewards.ee_to_body_distance_tanh, weight=1.0, params={"body": "cube", "std": 0.25}),
