@@ -176,3 +176,19 @@ def test_dagger_student_imitates_the_teacher(tmp_path):
     with torch.no_grad():
         after = (runner.algo.actor(runner.algo.actor.inputs(obs)) - teacher_act).pow(2).mean().item()
     assert after < 0.5 * before, (before, after)
+
+
+def test_learning_curves_get_a_reward_terms_panel(tmp_path):
+    import json
+
+    from simreal.rl.plot import curve_panels, plot_run
+
+    rows = [{"env_steps": 100 * i, "episode/return": float(i), "train/entropy": 1.0,
+             "episode/rew_reach": 0.5 * i, "episode/rew_grasp": 0.1 * i} for i in range(5)]
+    panels = curve_panels(rows)
+    assert panels[0] == ("return", ["episode/return"])
+    assert panels[1] == ("reward terms", ["episode/rew_grasp", "episode/rew_reach"])
+    assert ("entropy", ["train/entropy"]) in panels
+    assert all(label != "reward terms" for label, _ in curve_panels([{"env_steps": 0, "episode/return": 1.0}]))
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert plot_run(tmp_path).stat().st_size > 10_000
