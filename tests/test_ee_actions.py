@@ -2,6 +2,7 @@
 
 import math
 
+import pytest
 import torch
 
 from simreal.envs.ee_actions import orientation_error
@@ -41,7 +42,7 @@ def press_then_lift(bound):
     """Press the open hand into the floor for 80 steps, then command up for 20: returns the
     largest target-minus-measured error while pressing and the height gained going up."""
     cfg = task_cfg("franka-lift-ik", num_envs=4, seed=0, obs_groups=["policy"])
-    cfg.actions.max_target_error = bound
+    cfg.actions.max_target_error, cfg.actions.workspace = bound, None
     env = ManipulationEnv(cfg)
     down = torch.tensor([[0.0, 0.0, -1.0, 1.0]]).repeat(4, 1)
     for _ in range(80):
@@ -60,3 +61,24 @@ def test_target_error_bound_stops_windup_against_the_floor():
     windup, gained = press_then_lift(None)
     assert windup > 0.5  # unbounded, the target runs away into the floor
     assert (gained < 0.01).all()  # and 20 up steps have not unwound it
+
+
+def test_workspace_floor_stops_the_tool_above_the_table_and_nothing_winds_up():
+    env = make_env("franka-lift-ik", num_envs=4, seed=0, obs_groups=["policy"])
+    floor = env.cfg.actions.workspace[2][0]
+    down = torch.tensor([[0.0, 0.0, -1.0, 1.0]]).repeat(4, 1)
+    for _ in range(80):
+        env.step(down)
+    assert (env.ee_pos[:, 2] > floor - 0.006).all() and (env.ee_pos[:, 2] < floor + 0.01).all()
+    assert float((env.action.target - env.joint_pos).abs().max()) < 0.05
+    z = env.ee_pos[:, 2].clone()
+    for _ in range(8):
+        env.step(-down)
+    assert (env.ee_pos[:, 2] - z > 0.04).all()  # an up command acts at once
+
+
+def test_workspace_needs_tool_point_actions():
+    cfg = task_cfg("franka-lift", num_envs=2, obs_groups=["policy"])
+    cfg.actions.workspace = ((0.2, 0.8), (-0.4, 0.4), (0.0, 0.5))
+    with pytest.raises(ValueError, match="workspace bounds a tool point"):
+        ManipulationEnv(cfg)

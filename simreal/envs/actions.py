@@ -22,6 +22,8 @@ class JointPositionDeltaAction:
             raise ValueError(f"unsupported action type {cfg.type!r}; supported: 'joint_position_delta'")
         if cfg.gripper and env.robot.gripper_actuator is None:
             raise ValueError(f"robot {env.robot.name!r} has no gripper actuator; set actions.gripper=False")
+        if cfg.workspace is not None:
+            raise ValueError("actions.workspace bounds a tool point: it needs 'ee_position_delta' or 'ee_pose_delta' actions")
         self.env = env
         self.cfg = cfg
         n, dev = env.num_envs, env.device

@@ -9,7 +9,8 @@ The geometric Jacobian of the tool point is built in torch from the arm's body p
 joint axes (hinge joints), so it runs batched on any backend. The joint target accumulates
 like :class:`JointPositionDeltaAction`'s (``max_target_error`` bounds it). With
 ``gripper``, the last column opens (> 0) or closes (<= 0) the gripper; without it the
-gripper control is left to events (e.g. closed on a held part).
+gripper control is left to events (e.g. closed on a held part). ``workspace`` keeps the
+commanded tool point inside a box (e.g. above the table), so pressing into it winds nothing up.
 """
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ class EePoseDeltaAction:
         self.anchor = torch.tensor(m.jnt_pos[jids], dtype=torch.float32, device=dev)
         self.target = torch.zeros(n, self.num_arm, device=dev)
         self.held_rotmat = torch.eye(3, device=dev).repeat(n, 1, 1)  # ee_position_delta: orientation kept
+        box = torch.tensor(cfg.workspace, dtype=torch.float32, device=dev) if cfg.workspace is not None else None
+        if box is not None and (box.shape != (3, 2) or (box[:, 0] >= box[:, 1]).any()):
+            raise ValueError(f"actions.workspace must be ((x_lo, x_hi), (y_lo, y_hi), (z_lo, z_hi)) with lo < hi, got {cfg.workspace}")
+        self.box = box
         self.last_action = torch.zeros(n, self.num_actions, device=dev)
         self.prev_action = torch.zeros(n, self.num_actions, device=dev)
 
@@ -76,8 +81,13 @@ class EePoseDeltaAction:
         else:  # servo back to the held orientation, at most max_rot per step
             rot = orientation_error(self.env.ee_rotmat, self.held_rotmat)
             rot = rot * (max_rot / rot.norm(dim=1, keepdim=True).clamp(min=max_rot))
-        delta = torch.cat([a[:, :3] * self.cfg.scale, rot], dim=1)
         J = self.jacobian()
+        move = a[:, :3] * self.cfg.scale
+        if self.box is not None:  # where the current joint target puts the tool, to first order
+            commanded = self.env.ee_pos + (J[:, :3] @ (self.target - self.env.joint_pos).unsqueeze(-1)).squeeze(-1)
+            inside = torch.maximum(torch.minimum(commanded + move, self.box[:, 1]), self.box[:, 0])
+            move = (inside - commanded).clamp(-self.cfg.scale, self.cfg.scale)
+        delta = torch.cat([move, rot], dim=1)
         eye = torch.eye(6, device=J.device) * DAMPING ** 2
         dq = (J.transpose(1, 2) @ torch.linalg.solve(J @ J.transpose(1, 2) + eye, delta.unsqueeze(-1))).squeeze(-1)
         self.target[:] = next_target(self, dq)

@@ -23,6 +23,8 @@ CUBE_HALF_M = 0.02
 SUCCESS_TOL_M = 0.03
 LIFTED_M = 0.06  # cube centre above this counts as lifted (resting height is 0.02)
 TARGET_HEIGHT_M = (0.15, 0.30)
+# the tool point's box for ee actions: its floor (the cube's centre height) keeps the fingertips off the ground
+WORKSPACE_M = ((0.25, 0.75), (-0.35, 0.35), (0.02, 0.6))
 
 
 def cube_at_target_height(env) -> torch.Tensor:
@@ -66,7 +68,7 @@ def franka_lift_cfg(action: str = "joint_position_delta") -> EnvCfg:
         # unbounded, a policy pressing on the floor wound them up by >1 rad and its actions stopped acting
         actions=ActionCfg(type="joint_position_delta", scale=0.05, gripper=True, max_target_error=0.2)
         if action == "joint_position_delta"
-        else ActionCfg(type=action, scale=0.01, gripper=True, max_target_error=0.2),
+        else ActionCfg(type=action, scale=0.01, gripper=True, max_target_error=0.2, workspace=WORKSPACE_M),
         observations={"policy": policy, "critic": critic},
         rewards={
             "reach_cube": RewardTerm(rewards.ee_to_body_distance_tanh, weight=1.0, params={"body": "cube", "std": 0.25}),
