@@ -63,11 +63,12 @@ class EventTerm:
 
 @dataclass
 class ActionCfg:
-    """Joint-position-delta actions for the arm, and optionally a binary-ish gripper.
+    """Arm actions, and optionally a binary-ish gripper.
 
-    arm target <- clip(target + scale * a, joint limits), optionally kept within
-    ``max_target_error`` of the measured pose; the gripper action (last column, if
-    ``gripper``) opens for a > 0 and closes for a <= 0.
+    ``joint_position_delta``: arm target <- clip(target + scale * a, joint limits), optionally
+    kept within ``max_target_error`` of the measured pose. ``ee_pose_delta`` /
+    ``ee_position_delta``: tool-point deltas by differential IK (:mod:`simreal.envs.ee_actions`).
+    The gripper action (last column, if ``gripper``) opens for a > 0 and closes for a <= 0.
     """
 
     type: str = "joint_position_delta"

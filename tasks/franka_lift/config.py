@@ -4,10 +4,11 @@ Success: at the episode's last step the cube's centre is within ``SUCCESS_TOL_M`
 the target height (the target sits above the cube's start position).
 
 Actions: joint-position deltas (``franka-lift``, what the deployment node streams) or
-tool-point position deltas by differential IK with the hand kept top-down
-(``franka-lift-ik``, as ManiSkill's ``pd_ee_delta_pos``); both with a binary gripper column. Rewards, after Isaac Lab's lift and ManiSkill's
-PickCube: reach the cube, hold it (:func:`simreal.mdp.rewards.body_grasped`), and, while
-holding it, bring it to the target height; a bonus once it is off the floor.
+tool-point position deltas by differential IK with the hand kept top-down and the tool
+above the floor (``franka-lift-ik``, as ManiSkill's ``pd_ee_delta_pos``); both with a binary
+gripper column. Rewards, after Isaac Lab's lift and ManiSkill's PickCube: reach the cube,
+hold it (:func:`simreal.mdp.rewards.body_grasped`), and, while holding it, bring it to the
+target height; a bonus once it is off the floor.
 """
 
 from __future__ import annotations
