@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 
-from simreal.envs.ee_actions import orientation_error
 from simreal.envs.env import ManipulationEnv
+from simreal.math3d import orientation_error
 from simreal.registry import make_env, task_cfg
 
 

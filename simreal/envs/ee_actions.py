@@ -19,7 +19,7 @@ import torch
 
 from simreal.envs.actions import next_target, write_arm_ctrl
 from simreal.envs.config import ActionCfg
-from simreal.math3d import quat_to_rotmat
+from simreal.math3d import orientation_error, quat_to_rotmat
 
 ROT_PER_M = 10.0  # rad of rotation per metre of translation scale: 5 mm -> 0.05 rad per step
 DAMPING = 0.05  # DLS damping (lambda), keeps steps bounded near singularities
@@ -93,9 +93,3 @@ class EePoseDeltaAction:
         self.target[:] = next_target(self, dq)
         write_arm_ctrl(self.env, None, self.target, a[:, self.num_pose :] if self.cfg.gripper else None)
 
-
-def orientation_error(current: torch.Tensor, desired: torch.Tensor) -> torch.Tensor:
-    """(N, 3) world-frame rotation vector that turns ``current`` towards ``desired``
-    (rotation matrices, (N, 3, 3)): half the sum of the cross products of their columns.
-    Exact in direction, and sin(angle) times the axis in size, below 90 degrees."""
-    return 0.5 * torch.cross(current, desired, dim=1).sum(dim=2)
