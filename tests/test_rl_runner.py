@@ -9,7 +9,7 @@ import torch
 
 from simreal.rl.checkpoint import CheckpointError, checkpoint_path
 from simreal.rl.config import apply_overrides, default_cfg
-from simreal.rl.evaluate import evaluate, load_run
+from simreal.rl.evaluate import Policy, evaluate, load_run
 from simreal.rl.runner import Runner, TrainingDiverged
 
 TINY = {"num_envs": 32, "steps": 32 * 24 * 2, "ppo": {"num_steps": 24}, "actor": {"groups": ["policy"], "hidden": [32, 32]},
@@ -159,6 +159,19 @@ def test_eval_json_fields(tmp_path):
     Runner(tiny_cfg(), run_dir=tmp_path, log=False).train()
     result = evaluate(tmp_path, episodes=40, which="latest")
     assert result["episodes"] == 40 and 0.0 <= result["success_rate"] <= 1.0 and "mean_return" in result
+    assert result["policy"] == "deterministic"
+    assert evaluate(tmp_path, episodes=40, which="latest", stochastic=True)["policy"] == "stochastic"
+
+
+def test_stochastic_policy_samples_around_the_mean_with_the_actor_std(tmp_path):
+    Runner(tiny_cfg(), run_dir=tmp_path, log=False).train()
+    _, env, algo = load_run(tmp_path, "latest", num_envs=32)
+    obs = env.get_observations()
+    mean = Policy(algo.actor)(obs)
+    assert torch.equal(mean, Policy(algo.actor)(obs))  # deterministic: the same every call
+    samples = torch.stack([Policy(algo.actor, stochastic=True)(obs) for _ in range(200)])
+    torch.testing.assert_close(samples.mean(0), mean, atol=0.45, rtol=0)  # 6 standard errors at std 1
+    torch.testing.assert_close(samples.std(0).mean(0), algo.actor.std, atol=0.1, rtol=0.1)
 
 
 def test_dagger_student_imitates_the_teacher(tmp_path):

@@ -27,6 +27,8 @@ def add_verbs(verbs, bench) -> None:
     p.add_argument("--episodes", type=int, default=100)
     p.add_argument("--checkpoint", default="best", choices=["best", "latest"])
     p.add_argument("--seed", type=int, default=12345)
+    p.add_argument("--stochastic", action="store_true",
+                   help="sample actions as training does (default: the deterministic mean action that export runs)")
     p.set_defaults(func=_eval)
 
     p = verbs.add_parser("play", help="render a trained policy to an MP4")
@@ -113,7 +115,8 @@ def _stop_on_signals() -> None:
 def _eval(args) -> int:
     from simreal.rl.evaluate import evaluate
 
-    print(json.dumps(evaluate(args.run_dir, episodes=args.episodes, seed=args.seed, which=args.checkpoint)))
+    print(json.dumps(evaluate(args.run_dir, episodes=args.episodes, seed=args.seed, which=args.checkpoint,
+                                 stochastic=args.stochastic)))
     return 0
 
 

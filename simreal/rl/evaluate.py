@@ -1,5 +1,7 @@
-"""Evaluate a trained run: every env plays exactly one episode per round with the
-deterministic policy, so short (failed) episodes are not over-counted."""
+"""Evaluate a trained run: every env plays exactly one episode per round, so short
+(failed) episodes are not over-counted. The deterministic policy (the mean action, what
+export and deployment run) by default; ``stochastic=True`` samples actions as training
+does, which tells whether a gap between training and eval success is the exploration noise."""
 
 from __future__ import annotations
 
@@ -34,24 +36,33 @@ def load_run(run_dir: str | Path, which: str = "best", num_envs: int | None = No
 
 
 class Policy:
-    """The deterministic policy of ``actor`` as ``policy(obs) -> actions``. A recurrent
-    actor carries its hidden state from call to call; ``reset(dones)`` zeroes it for the
-    envs whose episode ended (call it after every env step; a no-op for MLP actors)."""
+    """The deterministic policy of ``actor`` as ``policy(obs) -> actions`` (sampled from the
+    actor's distribution with ``stochastic=True``). A recurrent actor carries its hidden state
+    from call to call; ``reset(dones)`` zeroes it for the envs whose episode ended (call it
+    after every env step; a no-op for MLP actors)."""
 
-    def __init__(self, actor):
+    def __init__(self, actor, stochastic: bool = False):
         self.actor = actor
+        self.stochastic = stochastic
         self.recurrent = getattr(actor, "is_recurrent", False)
         self.state = None
 
     @torch.no_grad()
     def __call__(self, obs) -> torch.Tensor:
         x = self.actor.inputs(obs)
-        if not self.recurrent:
+        if self.recurrent:
+            if self.state is None:
+                self.state = self.actor.initial_state(x.shape[0])
+            if self.stochastic:
+                dist, self.state = self.actor.distribution(x, self.state)
+                return dist.sample()
+            actions, self.state = self.actor.step(x, self.state)
+            return actions
+        if not self.stochastic:
             return self.actor(x)
-        if self.state is None:
-            self.state = self.actor.initial_state(x.shape[0])
-        actions, self.state = self.actor.step(x, self.state)
-        return actions
+        if hasattr(self.actor, "sample"):  # squashed Gaussian (SAC, DSAC-T)
+            return self.actor.sample(x)[0]
+        return self.actor.distribution(x).sample()
 
     def reset(self, dones: torch.Tensor | None = None) -> None:
         """Zero the hidden state of the envs in ``dones`` (B,) bool; of all envs when None."""
@@ -60,14 +71,14 @@ class Policy:
 
 
 def evaluate(run_dir: str | Path, episodes: int = 100, num_envs: int | None = None, seed: int = 12345,
-             which: str = "best") -> dict:
+             which: str = "best", stochastic: bool = False) -> dict:
     per_round = min(episodes, num_envs or 512)
     successes, returns = [], []
     have_success = False
     rnd = 0
     while len(returns) < episodes:
         cfg, env, algo = load_run(run_dir, which, num_envs=per_round, seed=seed + rnd)
-        act = Policy(algo.actor)
+        act = Policy(algo.actor, stochastic)
         obs = env.get_observations()
         ret = torch.zeros(per_round, device=env.device)
         done_once = torch.zeros(per_round, dtype=torch.bool, device=env.device)
@@ -87,6 +98,7 @@ def evaluate(run_dir: str | Path, episodes: int = 100, num_envs: int | None = No
         rnd += 1
     n = min(episodes, len(returns))
     result = {"run_dir": str(run_dir), "task": cfg.task, "algo": cfg.algo, "episodes": n,
+              "policy": "stochastic" if stochastic else "deterministic",
               "mean_return": round(sum(returns[:n]) / n, 4),
               "success_rate": round(sum(successes[:n]) / n, 4) if have_success else None}
     return result
