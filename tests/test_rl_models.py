@@ -59,3 +59,40 @@ def test_wrong_image_shape_is_named():
 
     with pytest.raises(ValueError, match="tactile"):
         GaussianActor(_obs(), ["policy", "tactile"], 4, [32], images={"tactile": [S, H, W, 1]})
+
+
+
+def test_image_encoder_learns_where_a_contact_is():
+    """A bar pressed at 22 places across an 8x32 pad; the encoder plus a linear head is
+    fitted to the bar's position. With the keypoints it learns it; from the mean
+    activations alone (plain global pooling) it cannot do better than the average."""
+    from simreal.rl.models.features import ImageEncoder
+
+    xs = torch.arange(4, 26)
+    img = torch.zeros(len(xs), 8, 32, 1)
+    for i, x in enumerate(xs):
+        img[i, 2:6, x:x + 3] = 1.0
+    target = ((xs + 1.5) / 32 * 2 - 1).unsqueeze(1)
+    unexplained = {}
+    for features in ("all", "means only"):
+        torch.manual_seed(0)
+        enc = ImageEncoder([1, 8, 32, 1], channels=8)
+        head = torch.nn.Linear(enc.out_dim if features == "all" else 8, 1)
+        opt = torch.optim.Adam([*enc.parameters(), *head.parameters()], lr=3e-3)
+        for _ in range(100):
+            f = enc(img.reshape(len(xs), -1))
+            loss = (head(f if features == "all" else f[:, :8]) - target).pow(2).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        unexplained[features] = loss.item() / target.var().item()
+    assert unexplained["all"] < 0.01 and unexplained["means only"] > 0.5, unexplained
+
+
+def test_image_encoder_keeps_small_inputs_at_full_resolution():
+    from simreal.rl.models.features import ImageEncoder
+
+    small = ImageEncoder([2, 10, 14, 3])  # a pair of force fields
+    assert small.net(torch.zeros(1, 3, 10, 14)).shape[-2:] == (10, 14)
+    assert small(torch.zeros(4, 2 * 10 * 14 * 3)).shape == (4, small.out_dim) == (4, 2 * 3 * 32)
+    assert ImageEncoder([2, 60, 80, 3]).net(torch.zeros(1, 3, 60, 80)).shape[-2:] == (15, 20)

@@ -7,6 +7,8 @@ storage keeps them; an image group's slice is (S, H, W, C) images flattened, S s
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -15,26 +17,37 @@ from simreal.rl.models.normalizer import EmpiricalNormalizer
 
 
 class ImageEncoder(nn.Module):
-    """S images (H, W, C) -> S * out_channels features: three strided convolutions, then
-    global average pooling (so any resolution works), shared across the S sensors."""
+    """S images (H, W, C) -> S * 3 * channels features, shared across the S sensors: three
+    convolutions (stride 2 while the map's short side is 16 px or more, so an 80x60 tactile
+    image and a 10x14 force field both keep a usable map), then per channel its mean
+    activation (how strong) and its spatial-softmax keypoint (x, y in [-1, 1]: where).
+    Global average pooling alone cannot tell where on the pad a contact sits, which is what
+    an insertion policy needs from touch."""
 
     def __init__(self, shape: list[int], channels: int = 32):
         super().__init__()
         self.shape = tuple(int(s) for s in shape)  # (S, H, W, C)
-        S, _, _, C = self.shape
-        self.net = nn.Sequential(
-            nn.Conv2d(C, 16, 5, stride=2, padding=2), nn.ELU(),
-            nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.ELU(),
-            nn.Conv2d(32, channels, 3, stride=2, padding=1), nn.ELU(),
-            nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-        )
-        self.out_dim = S * channels
+        S, H, W, C = self.shape
+        layers, side = [], min(H, W)
+        for i, (cin, cout, k) in enumerate(((C, 16, 5), (16, 32, 3), (32, channels, 3))):
+            stride = 2 if side >= 16 else 1
+            side = (side + stride - 1) // stride
+            layers += [nn.Conv2d(cin, cout, k, stride=stride, padding=k // 2), nn.ELU()]
+        self.net = nn.Sequential(*layers)
+        # keypoint sharpness (inverse softmax temperature), learned; at 1 a fresh network's
+        # small activations give near-uniform softmaxes whose keypoints hardly move
+        self.log_sharpness = nn.Parameter(torch.tensor(math.log(10.0)))
+        self.out_dim = S * 3 * channels
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         S, H, W, C = self.shape
         B = x.shape[0]
-        imgs = x.reshape(B * S, H, W, C).permute(0, 3, 1, 2)
-        return self.net(imgs).reshape(B, -1)
+        f = self.net(x.reshape(B * S, H, W, C).permute(0, 3, 1, 2))  # (B*S, channels, h, w)
+        h, w = f.shape[-2:]
+        p = torch.softmax(f.flatten(2) * self.log_sharpness.exp(), dim=-1).reshape_as(f)
+        kx = (p.sum(2) * torch.linspace(-1.0, 1.0, w, device=f.device, dtype=f.dtype)).sum(-1)
+        ky = (p.sum(3) * torch.linspace(-1.0, 1.0, h, device=f.device, dtype=f.dtype)).sum(-1)
+        return torch.cat([f.mean(dim=(2, 3)), kx, ky], dim=-1).reshape(B, -1)
 
 
 class GroupFeatures(nn.Module):
