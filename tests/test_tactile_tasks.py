@@ -47,6 +47,8 @@ def test_peg_task_holds_peg_and_script_succeeds(task_id):
     assert env.obs["tactile"].shape == (4, tactile_dim)
     if task == "insert":  # images by default; force fields and their per-pad summary offered beside them
         assert env.obs["tactile_forces"].shape == (4, TASKS["franka-peg-place-tactile"][1] + 2 * 3)
+        assert env.obs["tactile_fields"].shape == (4, TASKS["franka-peg-place-tactile"][1])
+    assert env.obs["tactile_summary"].shape == (4, 2 * 3)
     start = (env.body_pos("peg") - env.ee_pos).norm(dim=-1)
     for _ in range(20):
         env.step(torch.zeros(4, 6))
@@ -67,9 +69,11 @@ def test_peg_task_holds_peg_and_script_succeeds(task_id):
 def test_contact_summary_sees_where_the_peg_sits_in_the_hand():
     """The peg's sideways offset across the pads (+-4 mm, hidden from proprioception) is the
     force-weighted contact centroid's x: mirrored on the two pads, which face each other."""
-    env = make_env("franka-peg-insert-tactile", num_envs=16, seed=3, obs_groups=["policy", "tactile_forces"])
+    env = make_env("franka-peg-insert-tactile", num_envs=16, seed=3,
+                   obs_groups=["policy", "tactile_forces", "tactile_summary"])
     env.step(torch.zeros(16, 6))
-    summary = env.obs["tactile_forces"][:, -6:].reshape(16, 2, 3)  # per pad: total N, centroid x, y (mm)
+    summary = env.obs["tactile_summary"].reshape(16, 2, 3)  # per pad: total N, centroid x, y (mm)
+    assert torch.equal(env.obs["tactile_forces"][:, -6:], env.obs["tactile_summary"])  # the same numbers
     offset_mm = 1000 * ((env.body_pos("peg") - env.ee_pos).unsqueeze(1) @ env.ee_rotmat).squeeze(1)[:, 0]
     assert float(offset_mm.abs().max()) > 2.0  # the draw spans the range
     assert bool((summary[:, :, 0] > 0.5).all())

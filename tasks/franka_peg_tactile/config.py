@@ -217,11 +217,14 @@ def franka_peg_tactile_cfg(task: str = "insert", tactile: str | None = None) -> 
         touch = ObsTerm(tactile_rgb, params={"sensor": SENSOR, "sites": SITES, "objects": SHAPES, "width": 80})
     else:
         raise ValueError(f"tactile must be 'forces' or 'rgb', got {tactile!r}")
-    # with images as the tactile group, the force field is offered too (a student reading it
-    # trains ~6x faster on a CPU); training computes only the groups its models read
+    # per pad: total force and contact centroid (6 numbers), where the part sits in the hand
     summary = ObsTerm(tactile_contact_summary, params={"sensor": SENSOR, "sites": SITES, "objects": SHAPES})
-    extra = {"tactile_forces": ObsGroupCfg(terms={"fingers": forces, "contact": summary}, noisy=False)} \
-        if tactile == "rgb" else {}
+    extra = {"tactile_summary": ObsGroupCfg(terms={"contact": summary}, noisy=False)}
+    if tactile == "rgb":  # the force field offered beside the images (a student reading it trains
+        # ~6x faster on a CPU): with the summary for an MLP, alone for a CNN (2 x rows x cols x 3)
+        extra["tactile_forces"] = ObsGroupCfg(terms={"fingers": forces, "contact": summary}, noisy=False)
+        extra["tactile_fields"] = ObsGroupCfg(terms={"fingers": forces}, noisy=False)
+    # training computes only the groups its models read
     policy = ObsGroupCfg(terms={
         "joint_pos": ObsTerm(obs.joint_pos_rel, noise_std=0.005),
         "joint_vel": ObsTerm(obs.joint_vel, noise_std=0.02, scale=0.1),
