@@ -161,6 +161,20 @@ def test_eval_json_fields(tmp_path):
     assert result["episodes"] == 40 and 0.0 <= result["success_rate"] <= 1.0 and "mean_return" in result
     assert result["policy"] == "deterministic"
     assert evaluate(tmp_path, episodes=40, which="latest", stochastic=True)["policy"] == "stochastic"
+    noisy = evaluate(tmp_path, episodes=40, which="latest", obs_noise={"policy": 1.0})
+    assert noisy["obs_noise"] == {"policy": 1.0} and noisy["mean_return"] != result["mean_return"]
+    assert evaluate(tmp_path, episodes=40, which="latest", obs_noise={"policy": 0.0})["mean_return"] == result["mean_return"]
+    with pytest.raises(ValueError, match="does not read.*policy"):
+        evaluate(tmp_path, episodes=4, which="latest", obs_noise={"tactile": 0.5})
+
+
+def test_obs_noise_option_names_its_format():
+    from simreal.rl.cli import _group_floats
+
+    assert _group_floats(["tactile_summary=0.5", "policy=0.01"]) == {"tactile_summary": 0.5, "policy": 0.01}
+    for bad in ("tactile_summary", "=0.5", "tactile_summary=high"):
+        with pytest.raises(ValueError, match="GROUP=STD"):
+            _group_floats([bad])
 
 
 def test_stochastic_policy_samples_around_the_mean_with_the_actor_std(tmp_path):

@@ -29,6 +29,8 @@ def add_verbs(verbs, bench) -> None:
     p.add_argument("--seed", type=int, default=12345)
     p.add_argument("--stochastic", action="store_true",
                    help="sample actions as training does (default: the deterministic mean action that export runs)")
+    p.add_argument("--obs-noise", action="append", default=[], metavar="GROUP=STD",
+                   help="Gaussian noise added to what the policy reads of GROUP, in its own units (repeatable)")
     p.set_defaults(func=_eval)
 
     p = verbs.add_parser("play", help="render a trained policy to an MP4")
@@ -116,8 +118,21 @@ def _eval(args) -> int:
     from simreal.rl.evaluate import evaluate
 
     print(json.dumps(evaluate(args.run_dir, episodes=args.episodes, seed=args.seed, which=args.checkpoint,
-                                 stochastic=args.stochastic)))
+                                 stochastic=args.stochastic, obs_noise=_group_floats(args.obs_noise))))
     return 0
+
+
+def _group_floats(items: list[str]) -> dict[str, float]:
+    out = {}
+    for item in items:
+        group, sep, value = item.partition("=")
+        try:
+            out[group] = float(value)
+        except ValueError:
+            raise ValueError(f"--obs-noise takes GROUP=STD, e.g. tactile_summary=0.5; got {item!r}") from None
+        if not sep or not group:
+            raise ValueError(f"--obs-noise takes GROUP=STD, e.g. tactile_summary=0.5; got {item!r}")
+    return out
 
 
 def _play(args) -> int:

@@ -1,7 +1,9 @@
 """Evaluate a trained run: every env plays exactly one episode per round, so short
 (failed) episodes are not over-counted. The deterministic policy (the mean action, what
 export and deployment run) by default; ``stochastic=True`` samples actions as training
-does, which tells whether a gap between training and eval success is the exploration noise."""
+does, which tells whether a gap between training and eval success is the exploration noise.
+``obs_noise={group: std}`` adds Gaussian noise to what the policy reads of a group (in the
+group's own units), a quick look at how much sensor noise a policy tolerates."""
 
 from __future__ import annotations
 
@@ -71,19 +73,28 @@ class Policy:
 
 
 def evaluate(run_dir: str | Path, episodes: int = 100, num_envs: int | None = None, seed: int = 12345,
-             which: str = "best", stochastic: bool = False) -> dict:
+             which: str = "best", stochastic: bool = False, obs_noise: dict[str, float] | None = None) -> dict:
+    obs_noise = obs_noise or {}
     per_round = min(episodes, num_envs or 512)
     successes, returns = [], []
     have_success = False
     rnd = 0
     while len(returns) < episodes:
         cfg, env, algo = load_run(run_dir, which, num_envs=per_round, seed=seed + rnd)
+        unread = set(obs_noise) - set(algo.actor.groups)
+        if unread:
+            raise ValueError(f"obs_noise names groups {sorted(unread)} that the policy does not read; "
+                             f"it reads {algo.actor.groups}")
         act = Policy(algo.actor, stochastic)
+        gen = torch.Generator(device=env.device).manual_seed(seed + rnd)
         obs = env.get_observations()
         ret = torch.zeros(per_round, device=env.device)
         done_once = torch.zeros(per_round, dtype=torch.bool, device=env.device)
         for _ in range(int(env.max_episode_length) + 1):
-            obs, rew, dones, extras = env.step(act(obs))
+            seen = obs.clone() if obs_noise else obs
+            for g, std in obs_noise.items():
+                seen[g] = seen[g] + std * torch.randn(seen[g].shape, generator=gen, device=env.device)
+            obs, rew, dones, extras = env.step(act(seen))
             act.reset(dones)
             ret += torch.where(done_once, 0.0, rew)
             first = dones & ~done_once
@@ -99,6 +110,7 @@ def evaluate(run_dir: str | Path, episodes: int = 100, num_envs: int | None = No
     n = min(episodes, len(returns))
     result = {"run_dir": str(run_dir), "task": cfg.task, "algo": cfg.algo, "episodes": n,
               "policy": "stochastic" if stochastic else "deterministic",
+              **({"obs_noise": obs_noise} if obs_noise else {}),
               "mean_return": round(sum(returns[:n]) / n, 4),
               "success_rate": round(sum(successes[:n]) / n, 4) if have_success else None}
     return result
