@@ -42,6 +42,7 @@ def test_gaussian_kl_and_adaptive_lr():
     assert losses.adaptive_lr(1e-3, kl=0.05, desired_kl=0.01) == pytest.approx(1e-3 / 1.5)
     assert losses.adaptive_lr(1e-3, kl=0.001, desired_kl=0.01) == pytest.approx(1.5e-3)
     assert losses.adaptive_lr(1e-3, kl=0.01, desired_kl=0.01) == 1e-3
+    assert losses.adaptive_lr(2.5e-3, kl=0.001, desired_kl=0.01, hi=3e-3) == 3e-3  # the ceiling
 
 
 def test_sac_temperature_moves_the_right_way():

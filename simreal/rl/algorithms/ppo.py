@@ -35,6 +35,7 @@ class PPOCfg:
     lr: float = 1e-3
     schedule: str = "adaptive"  # "adaptive" (KL-based) or "fixed"
     desired_kl: float = 0.01
+    max_lr: float = 1e-2  # the adaptive schedule's ceiling
     max_grad_norm: float = 1.0
     normalize_advantage: bool = True
 
@@ -121,7 +122,7 @@ class PPO:
                 kl = losses.gaussian_kl(mb["old_mu"], mb["old_std"], dist.mean, dist.stddev).item()
                 kl = distributed.mean_scalar(kl)  # every rank must pick the same learning rate
             if cfg.schedule == "adaptive":
-                self.lr = losses.adaptive_lr(self.lr, kl, cfg.desired_kl)
+                self.lr = losses.adaptive_lr(self.lr, kl, cfg.desired_kl, hi=cfg.max_lr)
                 for group in self.optimizer.param_groups:
                     group["lr"] = self.lr
             policy_loss = losses.ppo_policy_loss(log_prob, mb["log_prob"], adv, cfg.clip)
