@@ -219,3 +219,26 @@ def test_learning_curves_get_a_reward_terms_panel(tmp_path):
     assert all(label != "reward terms" for label, _ in curve_panels([{"env_steps": 0, "episode/return": 1.0}]))
     (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     assert plot_run(tmp_path).stat().st_size > 10_000
+
+
+def test_runs_compare_in_one_figure_with_seeds_sharing_a_colour(tmp_path):
+    import json
+    from argparse import Namespace
+
+    from simreal.rl.cli import _plot
+    from simreal.rl.plot import compare_runs, run_label
+
+    assert [run_label(n) for n in ("peg-student-s2", "peg-student", "lift_seed10", "runs-s")] == \
+        ["peg-student", "peg-student", "lift", "runs-s"]
+    dirs = []
+    for name, level in (("student", 0.5), ("student-s1", 0.6), ("teacher", 0.9)):
+        d = tmp_path / name
+        d.mkdir()
+        rows = [{"env_steps": 100 * i, "episode/success": level * i / 20, "episode/return": 10.0 * i} for i in range(20)]
+        (d / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        dirs.append(d)
+    assert compare_runs(dirs, tmp_path / "cmp.png").stat().st_size > 10_000
+    with pytest.raises(ValueError, match="none of the runs logged"):
+        compare_runs(dirs, tmp_path / "x.png", metrics=("train/alpha",))
+    with pytest.raises(ValueError, match="needs --out"):
+        _plot(Namespace(run_dir=[str(d) for d in dirs], out=None))

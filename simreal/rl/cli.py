@@ -41,9 +41,9 @@ def add_verbs(verbs, bench) -> None:
     p.add_argument("--checkpoint", default="best", choices=["best", "latest"])
     p.set_defaults(func=_play)
 
-    p = verbs.add_parser("plot", help="learning curves of a run as PNG")
-    p.add_argument("run_dir")
-    p.add_argument("--out", help="PNG path (default RUN_DIR/learning_curves.png)")
+    p = verbs.add_parser("plot", help="learning curves of a run as PNG; of several runs, compared in one figure")
+    p.add_argument("run_dir", nargs="+")
+    p.add_argument("--out", help="PNG path (one run: default RUN_DIR/learning_curves.png; several: required)")
     p.set_defaults(func=_plot)
 
     p = bench.add_parser("learn", help="wall-clock to a success threshold: simreal PPO vs rsl_rl PPO (and SB3)")
@@ -149,9 +149,14 @@ def _play(args) -> int:
 
 
 def _plot(args) -> int:
-    from simreal.rl.plot import plot_run
+    from simreal.rl.plot import compare_runs, plot_run
 
-    print(f"wrote {plot_run(args.run_dir, args.out)}")
+    if len(args.run_dir) == 1:
+        print(f"wrote {plot_run(args.run_dir[0], args.out)}")
+    elif not args.out:
+        raise ValueError("plotting several runs needs --out PATH.png (where the comparison goes)")
+    else:
+        print(f"wrote {compare_runs(args.run_dir, args.out)}")
     return 0
 
 

@@ -3,22 +3,33 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 
-def plot_run(run_dir: str | Path, out: str | Path | None = None) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    run_dir = Path(run_dir)
-    path = run_dir / "metrics.jsonl"
+def read_metrics(run_dir: str | Path) -> list[dict]:
+    path = Path(run_dir) / "metrics.jsonl"
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found: is {run_dir} a run directory with at least one logged iteration?")
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     if not rows:
         raise ValueError(f"{path} is empty: the run logged nothing yet")
+    return rows
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_run(run_dir: str | Path, out: str | Path | None = None) -> Path:
+    plt = _pyplot()
+    run_dir = Path(run_dir)
+    rows = read_metrics(run_dir)
     panels = curve_panels(rows)
     fig, axes = plt.subplots(len(panels), 1, figsize=(7, 2.2 * len(panels)), sharex=True, squeeze=False)
     for ax, (label, keys) in zip(axes[:, 0], panels):
@@ -50,3 +61,43 @@ def curve_panels(rows: list[dict]) -> list[tuple[str, list[str]]]:
     if terms:
         panels.insert(1, ("reward terms", terms))
     return panels
+
+
+def run_label(run_dir: str | Path) -> str:
+    """A run's name without a trailing seed suffix (``-s1``, ``_seed2``): seeds of one
+    setting share a label and a colour."""
+    return re.sub(r"[-_](s|seed)\d+$", "", Path(run_dir).name)
+
+
+def compare_runs(run_dirs: list[str | Path], out: str | Path,
+                 metrics: tuple[str, ...] = ("episode/success", "episode/return"), smooth: int = 9) -> Path:
+    """One figure, a panel per metric, a line per run against env steps (moving average of
+    ``smooth`` logged points); runs that differ only by seed share a colour."""
+    plt = _pyplot()
+    runs = {Path(d): read_metrics(d) for d in run_dirs}
+    metrics = [m for m in metrics if any(m in r for rows in runs.values() for r in rows)]
+    if not metrics:
+        raise ValueError(f"none of the runs logged {metrics}: nothing to compare")
+    labels = list(dict.fromkeys(run_label(d) for d in runs))
+    colours = {label: f"C{i % 10}" for i, label in enumerate(labels)}
+    fig, axes = plt.subplots(len(metrics), 1, figsize=(7, 2.6 * len(metrics)), sharex=True, squeeze=False)
+    for ax, key in zip(axes[:, 0], metrics):
+        drawn = set()
+        for d, rows in runs.items():
+            pts = [(r["env_steps"], r[key]) for r in rows if key in r]
+            if not pts:
+                continue
+            k = max(1, min(smooth, len(pts)))
+            ys = [sum(p[1] for p in pts[max(0, i - k + 1):i + 1]) / len(pts[max(0, i - k + 1):i + 1]) for i in range(len(pts))]
+            label = run_label(d)
+            ax.plot([p[0] for p in pts], ys, lw=1.3, color=colours[label], label=None if label in drawn else label)
+            drawn.add(label)
+        ax.set_ylabel(key.split("/")[-1])
+        ax.grid(alpha=0.3)
+    axes[0, 0].legend(fontsize=7, loc="lower right")
+    axes[-1, 0].set_xlabel("env steps")
+    fig.tight_layout()
+    out = Path(out)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
