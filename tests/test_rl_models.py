@@ -61,7 +61,6 @@ def test_wrong_image_shape_is_named():
         GaussianActor(_obs(), ["policy", "tactile"], 4, [32], images={"tactile": [S, H, W, 1]})
 
 
-
 def test_image_encoder_learns_where_a_contact_is():
     """A bar pressed at 22 places across an 8x32 pad; the encoder plus a linear head is
     fitted to the bar's position. With the keypoints it learns it; from the mean
@@ -86,7 +85,7 @@ def test_image_encoder_learns_where_a_contact_is():
             loss.backward()
             opt.step()
         unexplained[features] = loss.item() / target.var().item()
-    assert unexplained["all"] < 0.01 and unexplained["means only"] > 0.5, unexplained
+    assert unexplained["all"] < 0.05 and unexplained["means only"] > 0.5, unexplained
 
 
 def test_image_encoder_keeps_small_inputs_at_full_resolution():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 
@@ -125,13 +126,14 @@ def _eval(args) -> int:
 def _group_floats(items: list[str]) -> dict[str, float]:
     out = {}
     for item in items:
-        group, sep, value = item.partition("=")
+        group, _, value = item.partition("=")
         try:
-            out[group] = float(value)
+            std = float(value)
         except ValueError:
-            raise ValueError(f"--obs-noise takes GROUP=STD, e.g. tactile_summary=0.5; got {item!r}") from None
-        if not sep or not group:
-            raise ValueError(f"--obs-noise takes GROUP=STD, e.g. tactile_summary=0.5; got {item!r}")
+            std = float("nan")
+        if not group or not math.isfinite(std) or std < 0:
+            raise ValueError(f"--obs-noise takes GROUP=STD with STD >= 0, e.g. tactile_summary=0.5; got {item!r}")
+        out[group] = std
     return out
 
 

@@ -38,14 +38,14 @@ def load_run(run_dir: str | Path, which: str = "best", num_envs: int | None = No
 
 
 class Policy:
-    """The deterministic policy of ``actor`` as ``policy(obs) -> actions`` (sampled from the
-    actor's distribution with ``stochastic=True``). A recurrent actor carries its hidden state
-    from call to call; ``reset(dones)`` zeroes it for the envs whose episode ended (call it
-    after every env step; a no-op for MLP actors)."""
+    """The deterministic policy of ``actor`` as ``policy(obs) -> actions``; with a
+    ``generator``, actions sampled from the actor's distribution instead (reproducibly). A
+    recurrent actor carries its hidden state from call to call; ``reset(dones)`` zeroes it
+    for the envs whose episode ended (call it after every env step; a no-op for MLP actors)."""
 
-    def __init__(self, actor, stochastic: bool = False):
+    def __init__(self, actor, generator: torch.Generator | None = None):
         self.actor = actor
-        self.stochastic = stochastic
+        self.generator = generator
         self.recurrent = getattr(actor, "is_recurrent", False)
         self.state = None
 
@@ -55,16 +55,20 @@ class Policy:
         if self.recurrent:
             if self.state is None:
                 self.state = self.actor.initial_state(x.shape[0])
-            if self.stochastic:
+            if self.generator is not None:
                 dist, self.state = self.actor.distribution(x, self.state)
-                return dist.sample()
+                return self._sample(dist.mean, dist.stddev)
             actions, self.state = self.actor.step(x, self.state)
             return actions
-        if not self.stochastic:
+        if self.generator is None:
             return self.actor(x)
         if hasattr(self.actor, "sample"):  # squashed Gaussian (SAC, DSAC-T)
-            return self.actor.sample(x)[0]
-        return self.actor.distribution(x).sample()
+            return self.actor.sample(x, generator=self.generator)[0]
+        dist = self.actor.distribution(x)
+        return self._sample(dist.mean, dist.stddev)
+
+    def _sample(self, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+        return mean + std * torch.randn(mean.shape, generator=self.generator, device=mean.device, dtype=mean.dtype)
 
     def reset(self, dones: torch.Tensor | None = None) -> None:
         """Zero the hidden state of the envs in ``dones`` (B,) bool; of all envs when None."""
@@ -85,13 +89,16 @@ def evaluate(run_dir: str | Path, episodes: int = 100, num_envs: int | None = No
         if unread:
             raise ValueError(f"obs_noise names groups {sorted(unread)} that the policy does not read; "
                              f"it reads {algo.actor.groups}")
-        act = Policy(algo.actor, stochastic)
+        if stochastic and cfg.algo == "distill":
+            raise ValueError(f"{run_dir} was trained by distill, which fits only the mean action; its std was "
+                             "never trained, so a stochastic eval means nothing: leave out --stochastic")
         gen = torch.Generator(device=env.device).manual_seed(seed + rnd)
+        act = Policy(algo.actor, gen if stochastic else None)
         obs = env.get_observations()
         ret = torch.zeros(per_round, device=env.device)
         done_once = torch.zeros(per_round, dtype=torch.bool, device=env.device)
         for _ in range(int(env.max_episode_length) + 1):
-            seen = obs.clone() if obs_noise else obs
+            seen = obs.copy() if obs_noise else obs  # shallow: noisy groups are new tensors
             for g, std in obs_noise.items():
                 seen[g] = seen[g] + std * torch.randn(seen[g].shape, generator=gen, device=env.device)
             obs, rew, dones, extras = env.step(act(seen))

@@ -75,9 +75,10 @@ def compare_runs(run_dirs: list[str | Path], out: str | Path,
     ``smooth`` logged points); runs that differ only by seed share a colour."""
     plt = _pyplot()
     runs = {Path(d): read_metrics(d) for d in run_dirs}
-    metrics = [m for m in metrics if any(m in r for rows in runs.values() for r in rows)]
-    if not metrics:
-        raise ValueError(f"none of the runs logged {metrics}: nothing to compare")
+    logged = [m for m in metrics if any(m in r for rows in runs.values() for r in rows)]
+    if not logged:
+        raise ValueError(f"none of the runs logged {list(metrics)}: nothing to compare")
+    metrics = logged
     labels = list(dict.fromkeys(run_label(d) for d in runs))
     colours = {label: f"C{i % 10}" for i, label in enumerate(labels)}
     fig, axes = plt.subplots(len(metrics), 1, figsize=(7, 2.6 * len(metrics)), sharex=True, squeeze=False)

@@ -61,10 +61,10 @@ class SquashedGaussianActor(GroupModel):
         mean, _ = self._mean_log_std(x)
         return torch.tanh(mean) * self.action_scale + self.action_bias
 
-    def sample(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def sample(self, x: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Reparameterized sample and its log-probability (B,), tanh correction included."""
         mean, log_std = self._mean_log_std(x)
-        u = mean + log_std.exp() * torch.randn_like(mean)
+        u = mean + log_std.exp() * torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
         a = torch.tanh(u)
         # log|det d tanh(u)/du| = sum log(1 - tanh(u)^2), written stably
         log_prob = Normal(mean, log_std.exp()).log_prob(u).sum(-1)

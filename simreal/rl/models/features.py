@@ -29,7 +29,7 @@ class ImageEncoder(nn.Module):
         self.shape = tuple(int(s) for s in shape)  # (S, H, W, C)
         S, H, W, C = self.shape
         layers, side = [], min(H, W)
-        for i, (cin, cout, k) in enumerate(((C, 16, 5), (16, 32, 3), (32, channels, 3))):
+        for cin, cout, k in ((C, 16, 5), (16, 32, 3), (32, channels, 3)):
             stride = 2 if side >= 16 else 1
             side = (side + stride - 1) // stride
             layers += [nn.Conv2d(cin, cout, k, stride=stride, padding=k // 2), nn.ELU()]
@@ -45,9 +45,14 @@ class ImageEncoder(nn.Module):
         f = self.net(x.reshape(B * S, H, W, C).permute(0, 3, 1, 2))  # (B*S, channels, h, w)
         h, w = f.shape[-2:]
         p = torch.softmax(f.flatten(2) * self.log_sharpness.exp(), dim=-1).reshape_as(f)
-        kx = (p.sum(2) * torch.linspace(-1.0, 1.0, w, device=f.device, dtype=f.dtype)).sum(-1)
-        ky = (p.sum(3) * torch.linspace(-1.0, 1.0, h, device=f.device, dtype=f.dtype)).sum(-1)
+        kx = (p.sum(2) * _coords(w, f)).sum(-1)  # softmax mass per column, times the column's x
+        ky = (p.sum(3) * _coords(h, f)).sum(-1)
         return torch.cat([f.mean(dim=(2, 3)), kx, ky], dim=-1).reshape(B, -1)
+
+
+def _coords(n: int, like: torch.Tensor) -> torch.Tensor:
+    """n cell centres spanning [-1, 1] (0 for a single cell)."""
+    return torch.linspace(-1.0, 1.0, n, device=like.device, dtype=like.dtype) if n > 1 else like.new_zeros(1)
 
 
 class GroupFeatures(nn.Module):
