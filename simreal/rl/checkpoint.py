@@ -44,7 +44,8 @@ def restore(algo, state: dict, path: Path) -> None:
     except (RuntimeError, KeyError) as err:
         raise CheckpointError(
             f"checkpoint {path} does not fit this configuration (different observation groups, task or network "
-            f"sizes, or a model from an older simreal, e.g. the image encoder before keypoints?): {str(err).splitlines()[0]} ... Train a new run or use the run's own config.yaml"
+            f"sizes, or a model from an older simreal, e.g. the image encoder before keypoints?): "
+            f"{str(err).splitlines()[0]} ... Train a new run or use the run's own config.yaml"
         ) from err
 
 

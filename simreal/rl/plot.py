@@ -63,6 +63,12 @@ def curve_panels(rows: list[dict]) -> list[tuple[str, list[str]]]:
     return panels
 
 
+def _trailing_mean(ys: list[float], k: int) -> list[float]:
+    """Mean of each point and the up to k-1 points before it."""
+    k = max(1, k)
+    return [sum(ys[max(0, i - k + 1):i + 1]) / (i + 1 - max(0, i - k + 1)) for i in range(len(ys))]
+
+
 def run_label(run_dir: str | Path) -> str:
     """A run's name without a trailing seed suffix (``-s1``, ``_seed2``): seeds of one
     setting share a label and a colour."""
@@ -88,10 +94,8 @@ def compare_runs(run_dirs: list[str | Path], out: str | Path,
             pts = [(r["env_steps"], r[key]) for r in rows if key in r]
             if not pts:
                 continue
-            k = max(1, min(smooth, len(pts)))
-            ys = [sum(p[1] for p in pts[max(0, i - k + 1):i + 1]) / len(pts[max(0, i - k + 1):i + 1]) for i in range(len(pts))]
             label = run_label(d)
-            ax.plot([p[0] for p in pts], ys, lw=1.3, color=colours[label], label=None if label in drawn else label)
+            ax.plot([p[0] for p in pts], _trailing_mean([p[1] for p in pts], smooth), lw=1.3, color=colours[label], label=None if label in drawn else label)
             drawn.add(label)
         ax.set_ylabel(key.split("/")[-1])
         ax.grid(alpha=0.3)
