@@ -161,11 +161,11 @@ def import_rsl_rl(checkpoint, out_dir, deploy_yaml=None, task: str | None = None
                   eps: float = 1e-2) -> Bundle:
     """``checkpoint``: rsl_rl ``model_*.pt``; the deployment description from ``deploy_yaml``
     (a file) or ``task`` (a simreal task id). Returns the loaded, parity-checked bundle."""
-    import torch
+    from simreal.rl.checkpoint import load_torch_file
 
     checkpoint = Path(checkpoint)
     if not checkpoint.is_file():
-        raise FileNotFoundError(f"checkpoint {checkpoint} does not exist")
+        raise BundleError(f"checkpoint {checkpoint} does not exist")
     if (deploy_yaml is None) == (task is None):
         raise BundleError("give exactly one of --deploy-yaml FILE or --task TASK (simreal deploy-yaml TASK writes one)")
     if deploy_yaml is not None:
@@ -174,7 +174,9 @@ def import_rsl_rl(checkpoint, out_dir, deploy_yaml=None, task: str | None = None
         from simreal.deploy.from_task import deploy_spec_from_task
 
         spec = deploy_spec_from_task(task)
-    ckpt = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    ckpt = load_torch_file(checkpoint, "rsl_rl checkpoint")
+    if not isinstance(ckpt, dict):
+        raise BundleError(f"{checkpoint} holds a {type(ckpt).__name__}, not an rsl_rl runner checkpoint (a dict)")
     act = activation or _find_activation(checkpoint) or "elu"
     model = actor_from_checkpoint(ckpt, act, spec.num_actions, eps)
     if model.obs_dim != spec.obs_dim:

@@ -6,13 +6,46 @@ import dataclasses
 import os
 from pathlib import Path
 
+import pickle
+import zipfile
+
 import torch
+
+from simreal.errors import SimrealError
 
 FORMAT = 1
 
 
-class CheckpointError(ValueError):
-    """A checkpoint or run directory that cannot be used (corrupt, missing, incompatible)."""
+class CheckpointError(SimrealError):
+    """A checkpoint or run directory that cannot be used (corrupt, missing, incompatible, unsafe)."""
+
+
+def load_torch_file(path: Path, what: str = "checkpoint") -> object:
+    """``torch.load`` that never runs code: tensors and plain containers only
+    (``weights_only=True``), every failure a CheckpointError naming the file.
+
+    A pickle that asks for any other Python object (a ``__reduce__`` payload, a class
+    instance) is refused before anything of it is built."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"no {what} at {path}")
+    if path.stat().st_size == 0:
+        raise CheckpointError(f"{what} {path} is empty (0 bytes); was it copied or saved completely?")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        lines = [ln.strip() for ln in str(err).splitlines() if "GLOBAL" in ln or "global" in ln]
+        if not lines:  # not a forbidden object: a broken pickle stream
+            raise CheckpointError(f"{what} {path} is truncated, corrupt or not a torch file "
+                                  f"(unreadable pickle data)") from None
+        raise CheckpointError(
+            f"refusing to load {what} {path}: it asks for Python objects beyond tensors and plain data, which "
+            f"could run code when unpickled ({lines[0][:200]}). simreal loads only tensors, numbers, strings, "
+            f"lists and dicts. If you trust the file, load it yourself and re-save only its state dicts"
+        ) from None
+    except (EOFError, RuntimeError, zipfile.BadZipFile, OSError, ValueError, KeyError, IndexError) as err:
+        raise CheckpointError(f"{what} {path} is truncated, corrupt or not a torch file "
+                              f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})") from None
 
 
 def save_checkpoint(path: Path, algo, cfg, iteration: int, env_steps: int, metrics: dict) -> None:
@@ -28,10 +61,7 @@ def load_checkpoint(path: Path) -> dict:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"no checkpoint at {path}; a run directory holds checkpoints/latest.pt after training starts")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as err:  # truncated zip, pickling garbage, wrong file
-        raise CheckpointError(f"checkpoint {path} is corrupt or not a simreal checkpoint ({type(err).__name__}: {err})") from err
+    state = load_torch_file(path)
     if not isinstance(state, dict) or state.get("format") != FORMAT or "algo" not in state:
         raise CheckpointError(f"checkpoint {path} is not a simreal checkpoint of format {FORMAT}")
     return state
