@@ -36,6 +36,7 @@ from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 from simreal.deploy.controller import (ESTOP, RUNNING, STALE_HOLD, ControllerCfg, DeployController, missing_joints,
                                        missing_joints_message)
 from simreal.deploy.stats import LoopStats
+from simreal.errors import SimrealError
 
 PARAMS = {
     "bundle": "",
@@ -55,9 +56,13 @@ PARAMS = {
     "diagnostics_period_s": 1.0,
     "autostart": True,
     "realtime_priority": 0,  # > 0: SCHED_FIFO at this priority for the whole process (Linux; root or CAP_SYS_NICE)
+    "joint_state_margin_rad": 0.1,  # joint states further than this outside the limits are refused
     "stats_skip_s": 1.0,  # loop timing statistics start this long after activation
     "stats_file": "",  # JSON written with the diagnostics and at exit (benchmarks, tests)
 }
+# the parameters that are DeployController settings (ControllerCfg fields, validated there)
+CONTROLLER_PARAMS = ("soft_start_s", "stale_periods", "resume_s", "input_timeout_s", "smoothing", "max_step_scale",
+                     "control_period_s", "joint_state_margin_rad")
 
 
 class PolicyNode(LifecycleNode):
@@ -91,7 +96,7 @@ class PolicyNode(LifecycleNode):
         elif self.p["output"] == "position":
             self.cmd_pub = self.create_publisher(Float64MultiArray, self.p["command_topic"], 10)
         else:
-            raise ValueError(f"parameter output must be 'position' or 'trajectory', got {self.p['output']!r}")
+            raise SimrealError(f"parameter output must be 'position' or 'trajectory', got {self.p['output']!r}")
 
     # ---------------------------------------------------------------- inputs
     def _on_joint_state(self, msg: JointState) -> None:
@@ -109,11 +114,25 @@ class PolicyNode(LifecycleNode):
 
     # ---------------------------------------------------------------- lifecycle
     def on_configure(self, state) -> TransitionCallbackReturn:
-        from simreal.export.bundle import BundleError, load_bundle
+        try:
+            return self._configure()
+        except Exception as err:  # whatever it is, the reason reaches the log and the exit message
+            return self._fail(f"{type(err).__name__}: {err}" if not isinstance(err, SimrealError) else str(err))
 
+    def _configure(self) -> TransitionCallbackReturn:
+        from simreal.export.bundle import load_bundle
+
+        if not self.p["bundle"]:
+            return self._fail("no bundle given: simreal deploy BUNDLE_DIR (or -p bundle:=DIR)")
+        try:
+            cfg = ControllerCfg(**{k: self.p[k] for k in CONTROLLER_PARAMS}).validate()
+        except TypeError as err:  # a parameter of the wrong type, e.g. a string
+            return self._fail(f"controller parameters: {err}")
+        except SimrealError as err:
+            return self._fail(str(err))
         try:
             bundle = load_bundle(self.p["bundle"])
-        except (BundleError, FileNotFoundError, ValueError) as err:
+        except SimrealError as err:
             return self._fail(f"cannot load bundle: {err}")
         spec = bundle.spec
         deadline = time.monotonic() + self.p["configure_timeout_s"]
@@ -133,10 +152,6 @@ class PolicyNode(LifecycleNode):
                               f"is the robot (or simreal sim-robot) running on this ROS_DOMAIN_ID?")
         if missing_joints(spec, names):
             return self._fail(missing_joints_message(spec, names))
-        cfg = ControllerCfg(soft_start_s=self.p["soft_start_s"], stale_periods=self.p["stale_periods"], resume_s=self.p["resume_s"],
-                            input_timeout_s=self.p["input_timeout_s"],
-                            smoothing=self.p["smoothing"], max_step_scale=self.p["max_step_scale"],
-                            control_period_s=self.p["control_period_s"])
         with self.lock:
             self.bundle = bundle
             self.controller = DeployController(spec, bundle.act, cfg, reset_policy=bundle.reset_state)
@@ -295,7 +310,12 @@ def main(bundle: str | None = None, args: list[str] | None = None) -> int:
     # interval (5 ms) would be a quarter of a 50 Hz period of jitter
     sys.setswitchinterval(2e-4)
     rclpy.init(args=args)
-    node = PolicyNode(bundle)
+    try:
+        node = PolicyNode(bundle)
+    except Exception as err:  # a parameter of the wrong type or value: say which, no traceback
+        print(f"simreal deploy: error: {type(err).__name__}: {err}", file=sys.stderr, flush=True)
+        rclpy.try_shutdown()
+        return 2
     set_realtime(node, node.p["realtime_priority"])  # before the executor and loop threads exist
     executor = make_executor(node.p["autostart"])
     executor.add_node(node)

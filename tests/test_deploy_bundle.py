@@ -11,6 +11,8 @@ import yaml
 from simreal.deploy.spec import DeploySpec
 from simreal.export import BundleError, ParityError, load_bundle, write_bundle
 
+from bundle_tools import rehash
+
 
 class _Normalized(torch.nn.Module):
     """A policy with its normalizer inside, as simreal.rl's actors and rsl_rl's MLPModel."""
@@ -70,6 +72,9 @@ def test_bundle_whose_parity_fails_is_refused(bundle_dir, tmp_path):
         obs, act = d["obs"], d["actions"].copy()
     act[3, 2] += 1e-4
     np.savez(bad / "parity.npz", obs=obs, actions=act)
+    with pytest.raises(BundleError, match="parity.npz is not the file this deploy.yaml was exported with"):
+        load_bundle(bad)
+    rehash(bad)  # as if the export itself had recorded the wrong actions
     with pytest.raises(ParityError, match="refused"):
         load_bundle(bad)
 
@@ -82,7 +87,7 @@ def test_bundle_with_mismatched_files_is_refused(bundle_dir, tmp_path):
     d = yaml.safe_load((bad / "deploy.yaml").read_text())
     d["joint_names"] = d["joint_names"][::-1]
     (bad / "deploy.yaml").write_text(yaml.safe_dump(d))
-    with pytest.raises(BundleError, match="different exports"):
+    with pytest.raises(BundleError, match="deploy.yaml's joint_names is .* but policy.onnx was exported with"):
         load_bundle(bad)
     (bad / "policy.onnx").unlink()
     with pytest.raises(BundleError, match="lacks"):
@@ -104,6 +109,7 @@ def test_lost_normalizer_is_caught(tmp_path):
     stripped.std.fill_(1.0)
     other = write_bundle(tmp_path / "stripped", stripped, "franka-reach", torch.randn(32, 24))
     (tmp_path / "stripped" / "parity.npz").write_bytes((b.path / "parity.npz").read_bytes())
+    rehash(tmp_path / "stripped")
     with pytest.raises(ParityError):
         load_bundle(other.path)
 

@@ -19,6 +19,8 @@ rclpy = pytest.importorskip("rclpy")
 from simreal.ros_nodes.demo import Probe, run_demo, sample_targets  # noqa: E402
 from simreal.ros_nodes.launch import ros_env, spawn, stop  # noqa: E402
 
+from bundle_tools import rehash  # noqa: E402
+
 BUNDLE = Path(__file__).parent / "data" / "franka_reach_bundle"
 PERIOD = 0.02  # the bundle's control period
 _ids = itertools.count()
@@ -184,6 +186,7 @@ def test_bundle_failing_parity_is_refused(tmp_path):
     with np.load(bad / "parity.npz") as d:
         obs, act = d["obs"], d["actions"] + 1e-3
     np.savez(bad / "parity.npz", obs=obs, actions=act)
+    rehash(bad)
     proc = spawn(["deploy", str(bad)], ros_env(_domain()), tmp_path / "policy.log")
     try:
         code = proc.wait(timeout=60)

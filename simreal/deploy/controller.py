@@ -12,6 +12,9 @@ States::
 e-stop, stale inputs: a ros2_control position controller then holds its last command).
 Soft start ramps from the measured pose to the default pose, then the policy starts with
 its action target at the measured pose and a zero last action, as a training episode does.
+Joint states are checked for plausibility (named joints once each, finite, inside the
+position limits plus ``joint_state_margin_rad``, speeds under ``VEL_PLAUSIBLE_FACTOR`` times the
+velocity limit); a rejected message does not count as fresh data.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from simreal.deploy.actions import ActionProcessor
 from simreal.deploy.observations import ObservationBuilder
 from simreal.deploy.safety import SafetyFilter
 from simreal.deploy.spec import DeploySpec
+from simreal.deploy.spec_checks import CONTROL_PERIOD_RANGE_S, check_number
 from simreal.deploy.stats import percentiles_ms
 from simreal.deploy.watchdog import Watchdog
 from simreal.errors import SimrealError
@@ -33,19 +37,45 @@ from simreal.errors import SimrealError
 INACTIVE, SOFT_START, RUNNING, STALE_HOLD, ESTOP = "inactive", "soft_start", "running", "stale_hold", "estop"
 
 
+VEL_PLAUSIBLE_FACTOR = 3.0  # a measured speed above this many times the velocity limit is a sensor fault
+
+
 class MissingJointError(SimrealError):
     pass
+
+
+class ControllerCfgError(SimrealError):
+    """A controller parameter outside its valid range."""
 
 
 @dataclass
 class ControllerCfg:
     soft_start_s: float = 2.0  # ramp time from the measured pose to the default pose
     stale_periods: float = 5.0  # joint states older than this many control periods are stale
-    resume_s: float = 0.2  # after stale inputs: ramp from the measured pose back to the held command
+    resume_s: float = 0.2  # after stale inputs: ramp from the last command to the measured pose
     input_timeout_s: float = 0.0  # > 0: task inputs (target pose) older than this also count as stale
     smoothing: float = 0.0  # exponential smoothing of commands, 0 = off
-    max_step_scale: float = 1.0  # multiplies the bundle's max_step_per_tick
+    max_step_scale: float = 1.0  # multiplies the bundle's max_step_per_tick (at most 1: only tightens)
     control_period_s: float = 0.0  # 0: the bundle's period
+    joint_state_margin_rad: float = 0.1  # joint states this far outside the position limits are refused
+
+    def validate(self) -> "ControllerCfg":
+        """ControllerCfgError naming the first parameter outside its range."""
+        def num(name, lo, hi, lo_open=False, what=""):
+            check_number(f"controller parameter {name}", getattr(self, name), lo, hi, lo_open, what,
+                         error=ControllerCfgError)
+
+        num("soft_start_s", 0.0, 600.0, what=" s")
+        num("stale_periods", 1.0, 1000.0, what=" control periods")
+        num("resume_s", 0.0, 600.0, what=" s")
+        num("input_timeout_s", 0.0, 3600.0, what=" s (0: off)")
+        num("max_step_scale", 0.0, 1.0, lo_open=True, what=" (it scales the bundle's step bound down, never up)")
+        num("joint_state_margin_rad", 0.0, 1.0, what=" rad")
+        if not 0.0 <= self.smoothing < 1.0:
+            raise ControllerCfgError(f"controller parameter smoothing is {self.smoothing!r}; it must be in [0, 1)")
+        if self.control_period_s != 0:
+            num("control_period_s", *CONTROL_PERIOD_RANGE_S, what=" s (or 0: the bundle's period)")
+        return self
 
 
 def missing_joints(spec: DeploySpec, names) -> list[str]:
@@ -67,14 +97,17 @@ class DeployController:
         self.spec = spec
         self.policy = policy
         self.reset_policy = reset_policy
-        self.cfg = cfg or ControllerCfg()
+        self.cfg = (cfg or ControllerCfg()).validate()
+        spec.validate()
         self.period_s = self.cfg.control_period_s or spec.control_period_s
         self.obs_builder = ObservationBuilder(spec)
         self.actions = ActionProcessor(spec)
         limits = np.asarray(spec.joint_pos_limits, dtype=np.float64)
+        self.lower, self.upper = limits[:, 0], limits[:, 1]
+        self.vel_limits = np.asarray(spec.joint_vel_limits, dtype=np.float64)
         # per-tick bound follows the loop period actually run (velocity limit * period)
         step = np.asarray(spec.max_step_per_tick) * (self.period_s / spec.control_period_s) * self.cfg.max_step_scale
-        self.safety = SafetyFilter(limits[:, 0], limits[:, 1], step, self.cfg.smoothing)
+        self.safety = SafetyFilter(self.lower, self.upper, step, self.cfg.smoothing)
         self.watchdog = Watchdog(self.cfg.stale_periods * self.period_s)
         self.default = np.asarray(spec.default_joint_pos, dtype=np.float64)
         n = spec.num_joints
@@ -88,6 +121,7 @@ class DeployController:
         self._ramp_goal = self.default
         self._ramp_s = self.cfg.soft_start_s
         self._ramp_t0 = 0.0
+        self._stale_from = INACTIVE  # the state a stale gap interrupted
         self._index_cache: dict[tuple, np.ndarray] = {}
         self.inference_s: deque[float] = deque(maxlen=20000)
         self.counters = {"rejected_joint_states": 0, "stale_events": 0, "nonfinite_actions": 0, "commands": 0,
@@ -103,6 +137,9 @@ class DeployController:
             missing = missing_joints(self.spec, names)
             if missing:
                 raise MissingJointError(missing_joints_message(self.spec, names))
+            twice = sorted({j for j in self.spec.joint_names if list(names).count(j) > 1})
+            if twice:
+                raise MissingJointError(f"JointState lists joints {twice} more than once; which value is real?")
             pos = {n: i for i, n in enumerate(names)}
             idx = np.array([pos[j] for j in self.spec.joint_names], dtype=np.int64)
             self._index_cache[key] = idx
@@ -126,6 +163,17 @@ class DeployController:
             v = np.zeros_like(q)  # no velocities on the wire; joint_vel terms then read zeros
         if not (np.all(np.isfinite(q)) and np.all(np.isfinite(v))):
             return self._reject("JointState contains NaN or inf for a bundle joint")
+        margin = self.cfg.joint_state_margin_rad
+        outside = np.flatnonzero((q < self.lower - margin) | (q > self.upper + margin))
+        if outside.size:
+            i = int(outside[0])
+            return self._reject(f"JointState puts {self.spec.joint_names[i]} at {q[i]:.6g} rad, outside its limits "
+                                f"[{self.lower[i]:.4g}, {self.upper[i]:.4g}] by more than {margin:g} rad")
+        fast = np.flatnonzero(np.abs(v) > VEL_PLAUSIBLE_FACTOR * self.vel_limits)
+        if fast.size:
+            i = int(fast[0])
+            return self._reject(f"JointState gives {self.spec.joint_names[i]} a speed of {v[i]:.6g} rad/s, over "
+                                f"{VEL_PLAUSIBLE_FACTOR:g} x its velocity limit {self.vel_limits[i]:.4g} rad/s")
         self.joint_pos, self.joint_vel, self.joint_stamp = q, v, now
         self.watchdog.feed("joint_states", now)
         return None
@@ -163,12 +211,29 @@ class DeployController:
             self.events.append(f"{self.state} -> {state}")
         self.state = state
 
-    def _begin_soft_start(self, now: float, goal=None, duration: float | None = None) -> None:
+    def _begin_soft_start(self, now: float) -> None:
+        """From the measured pose (nothing commanded yet, or after e-stop) to the default pose."""
         self._ramp_start = self.joint_pos.copy()
-        self._ramp_goal = self.default if goal is None else np.asarray(goal, dtype=np.float64).copy()
-        self._ramp_s = self.cfg.soft_start_s if duration is None else duration
+        self._ramp_goal = self.default
+        self._ramp_s = self.cfg.soft_start_s
         self._ramp_t0 = now
         self.safety.reset(self._ramp_start)
+        self._set(SOFT_START)
+
+    def _resume(self, now: float) -> None:
+        """Fresh data after a gap. The ramp starts at the last command (the arm's controller
+        held it) and the step bound still counts from it: a measured pose that moved, or a
+        glitch, cannot make the next command jump. A running policy ramps to the measured pose
+        and restarts from it; an interrupted soft start goes on to the default pose."""
+        last = self.safety.last
+        if last is None:  # nothing commanded yet
+            self._begin_soft_start(now)
+            return
+        to_default = self._stale_from != RUNNING
+        self._ramp_start = last.copy()
+        self._ramp_goal = self.default.copy() if to_default else np.clip(self.joint_pos, self.lower, self.upper)
+        self._ramp_s = self.cfg.soft_start_s if to_default else self.cfg.resume_s
+        self._ramp_t0 = now
         self._set(SOFT_START)
 
     def _start_policy(self) -> None:
@@ -186,11 +251,11 @@ class DeployController:
         if self.watchdog.stale(["joint_states"], now) or self._inputs_stale(now):
             if self.state != STALE_HOLD:
                 self.counters["stale_events"] += 1
+                self._stale_from = self.state
                 self._set(STALE_HOLD)
             return None
         if self.state == STALE_HOLD:
-            held = self.safety.last
-            self._begin_soft_start(now, goal=held, duration=self.cfg.resume_s)
+            self._resume(now)
         if self.state == SOFT_START and not np.all(np.isfinite(self._ramp_start)):
             self._begin_soft_start(now)  # activated before any joint state arrived
         if self.state == SOFT_START:

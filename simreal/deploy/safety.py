@@ -5,6 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from simreal.errors import SimrealError
+
+
+class SafetyConfigError(SimrealError):
+    """Safety-filter parameters that would let an invalid command through."""
+
 
 class SafetyFilter:
     """filter(command) -> safe command (float64), counting interventions by kind.
@@ -17,11 +23,20 @@ class SafetyFilter:
     KINDS = ("nonfinite", "step", "limits")
 
     def __init__(self, lower, upper, max_step, smoothing: float = 0.0):
-        self.lower = np.asarray(lower, dtype=np.float64)
-        self.upper = np.asarray(upper, dtype=np.float64)
-        self.max_step = np.asarray(max_step, dtype=np.float64)
-        if not 0.0 <= smoothing < 1.0:
-            raise ValueError(f"smoothing must be in [0, 1), got {smoothing}")
+        self.lower = np.asarray(lower, dtype=np.float64).reshape(-1)
+        self.upper = np.asarray(upper, dtype=np.float64).reshape(-1)
+        self.max_step = np.asarray(max_step, dtype=np.float64).reshape(-1)
+        if not (self.lower.shape == self.upper.shape == self.max_step.shape) or self.lower.size == 0:
+            raise SafetyConfigError(f"safety filter: lower, upper and max_step need one value per joint, got "
+                                    f"{self.lower.size}, {self.upper.size} and {self.max_step.size}")
+        if not (np.all(np.isfinite(self.lower)) and np.all(np.isfinite(self.upper)) and np.all(self.lower < self.upper)):
+            raise SafetyConfigError(f"safety filter: position limits must be finite with lower < upper, got "
+                                    f"lower {self.lower.tolist()}, upper {self.upper.tolist()}")
+        if not (np.all(np.isfinite(self.max_step)) and np.all(self.max_step > 0)):
+            raise SafetyConfigError(f"safety filter: max_step must be finite and > 0 for every joint, got "
+                                    f"{self.max_step.tolist()}")
+        if not 0.0 <= smoothing < 1.0:  # also false for NaN
+            raise SafetyConfigError(f"smoothing must be in [0, 1), got {smoothing}")
         self.smoothing = smoothing
         self.last: np.ndarray | None = None
         self.counts = {k: 0 for k in self.KINDS}

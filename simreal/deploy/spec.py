@@ -17,21 +17,16 @@ are concatenated oldest first (filled with the first value after a reset).
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import yaml
 
-from simreal.errors import SimrealError
+from simreal.deploy.spec_checks import SpecError, check_spec
 
 FORMAT_VERSION = 1
 OBS_SOURCES = ("joint_pos_rel", "joint_pos", "joint_vel", "last_action", "pose_position")
 ACTION_TYPES = ("joint_position_delta", "joint_position")
-
-
-class SpecError(SimrealError):
-    """A deploy.yaml that is incomplete or inconsistent."""
 
 
 @dataclass
@@ -95,38 +90,11 @@ class DeploySpec:
         return sorted({t.input for t in self.observations if t.source == "pose_position"})
 
     def validate(self) -> "DeploySpec":
-        n = self.num_joints
-        if self.format_version != FORMAT_VERSION:
-            raise SpecError(f"deploy.yaml format_version {self.format_version} is not supported (this simreal reads {FORMAT_VERSION})")
-        if n == 0 or len(set(self.joint_names)) != n:
-            raise SpecError(f"joint_names must be non-empty and unique, got {self.joint_names}")
-        for key in ("default_joint_pos", "joint_pos_limits", "joint_vel_limits", "max_step_per_tick"):
-            if len(getattr(self, key)) != n:
-                raise SpecError(f"{key} has {len(getattr(self, key))} entries but there are {n} joint_names; "
-                                f"give one per joint in joint_names order")
-        if not self.control_period_s > 0:
-            raise SpecError(f"control_period_s must be > 0, got {self.control_period_s}")
-        if self.action.type not in ACTION_TYPES:
-            raise SpecError(f"action.type {self.action.type!r} is not deployable; supported: {list(ACTION_TYPES)}")
-        if self.action.num_actions != n:
-            raise SpecError(f"action.num_actions is {self.action.num_actions} but the arm has {n} joints; "
-                            f"only one action per arm joint is deployable")
-        if self.action.offset is not None and len(self.action.offset) != n:
-            raise SpecError(f"action.offset needs {n} values, got {len(self.action.offset)}")
-        expected = {"joint_pos_rel": n, "joint_pos": n, "joint_vel": n, "last_action": self.action.num_actions,
-                    "pose_position": 3}
-        for t in self.observations:
-            if t.source not in OBS_SOURCES:
-                raise SpecError(f"observation term {t.name!r}: unknown source {t.source!r}; supported: {list(OBS_SOURCES)}")
-            if t.dim != expected[t.source]:
-                raise SpecError(f"observation term {t.name!r} ({t.source}) has dim {t.dim}, expected {expected[t.source]}")
-            if t.history < 1:
-                raise SpecError(f"observation term {t.name!r}: history must be >= 1")
-            if t.source == "pose_position" and not t.input:
-                raise SpecError(f"observation term {t.name!r}: pose_position needs 'input' (e.g. target)")
-        for (lo, hi), name in zip(self.joint_pos_limits, self.joint_names):
-            if not lo < hi:
-                raise SpecError(f"joint {name!r}: position limits {lo}..{hi} are empty")
+        """Check the whole spec; SpecError naming the first bad field and its value. Every
+        number must be finite and in a physical range (``BOUNDS``), limits ordered, the
+        default pose and the action offset inside the limits, the step bound no larger than
+        what the velocity limits allow in one period."""
+        check_spec(self, FORMAT_VERSION, OBS_SOURCES, ACTION_TYPES)
         return self
 
     # ------------------------------------------------------------------ files
@@ -140,14 +108,15 @@ class DeploySpec:
         d = dict(d)
         d.pop("obs_dim", None)
         try:
+            if not isinstance(d.get("action"), dict):
+                raise SpecError(f"action must be a mapping (type, scale, clip, offset, num_actions), got {d.get('action')!r}")
+            if not isinstance(d.get("observations"), list) or not all(isinstance(t, dict) for t in d["observations"]):
+                raise SpecError("observations must be a list of mappings (name, source, dim, scale, history, input)")
             d["action"] = ActionSpec(**d["action"])
             d["observations"] = [ObsTermSpec(**t) for t in d["observations"]]
             spec = cls(**d)
-        except (KeyError, TypeError) as err:
+        except TypeError as err:
             raise SpecError(f"deploy.yaml is missing or has an unknown field: {err}") from None
-        spec.joint_pos_limits = [[float(lo), float(hi)] for lo, hi in spec.joint_pos_limits]
-        spec.joint_vel_limits = [float(v) for v in spec.joint_vel_limits]
-        spec.max_step_per_tick = [float(v) for v in spec.max_step_per_tick]
         return spec.validate()
 
     def save(self, path: str | Path) -> Path:
@@ -159,13 +128,16 @@ class DeploySpec:
     def load(cls, path: str | Path) -> "DeploySpec":
         path = Path(path)
         if not path.is_file():
-            raise FileNotFoundError(f"deploy spec {path} does not exist")
-        data = yaml.safe_load(path.read_text())
+            raise SpecError(f"deploy spec {path} does not exist")
+        try:
+            data = yaml.safe_load(path.read_text())
+        except (yaml.YAMLError, UnicodeDecodeError) as err:
+            raise SpecError(f"{path} is not valid YAML: {str(err).splitlines()[0]}") from None
         if not isinstance(data, dict):
             raise SpecError(f"{path} is not a deploy.yaml mapping")
         return cls.from_dict(data)
 
 
 def max_step_from_vel_limits(vel_limits, period_s: float) -> list[float]:
-    """Per-tick step bound: velocity limit times the control period (inf stays inf)."""
-    return [float(v) * period_s if math.isfinite(v) else math.inf for v in vel_limits]
+    """Per-tick step bound: velocity limit times the control period."""
+    return [float(v) * period_s for v in vel_limits]

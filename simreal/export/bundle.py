@@ -29,8 +29,11 @@ then has inputs ``obs, h_in, ...`` and outputs ``actions, h_out, ...`` (hidden s
 explicit), deploy.yaml lists ``recurrent_state``, and parity.npz holds one sequence
 replayed from the zero state.
 
-Loading: ``load_bundle(path) -> Bundle`` replays parity.npz through ONNX Runtime and
-refuses (ParityError) when any action differs by more than 1e-5; ``bundle.act(obs)``.
+Loading: ``load_bundle(path) -> Bundle`` validates deploy.yaml, checks that policy.onnx and
+parity.npz are the files it was exported with (sha256) and that the ONNX metadata's
+``deploy_spec`` equals deploy.yaml (safety limits may be tightened), replays parity.npz
+through ONNX Runtime and refuses (ParityError) when any action differs by more than 1e-5;
+every fault is a BundleError naming the file and field. ``bundle.act(obs)``.
 """
 
 from __future__ import annotations
@@ -39,12 +42,13 @@ import hashlib
 import json
 import subprocess
 import warnings
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from simreal.deploy.spec import DeploySpec
+from simreal.deploy.spec import DeploySpec, SpecError
 from simreal.errors import SimrealError
 
 PARITY_TOLERANCE = 1e-5
@@ -107,28 +111,31 @@ def _ort_session(path: Path, threads: int = 1):
 
 
 def load_bundle(path: str | Path, tolerance: float = PARITY_TOLERANCE, threads: int = 1) -> Bundle:
-    """Load a bundle and replay its parity set through ONNX Runtime; ParityError if any
-    action differs from the recorded training-time action by more than ``tolerance``."""
+    """Load a bundle and check it as a whole; BundleError naming the file and field on any
+    fault. Checks: deploy.yaml valid (``DeploySpec.validate``); policy.onnx and parity.npz
+    the files this deploy.yaml was written with (``provenance.onnx_sha256``,
+    ``parity_sha256``); every field the ONNX metadata carries equal to deploy.yaml's, except
+    the safety limits, which deploy.yaml may tighten but not widen; the parity set replayed
+    through ONNX Runtime (ParityError if any action differs by more than ``tolerance``)."""
     path = Path(path)
     if not path.is_dir():
         raise BundleError(f"bundle {path} is not a directory; make one with simreal export or simreal import-rsl-rl")
     missing = [f for f in ("policy.onnx", "deploy.yaml", "parity.npz") if not (path / f).is_file()]
     if missing:
         raise BundleError(f"bundle {path} lacks {missing}; re-export it")
-    spec = DeploySpec.load(path / "deploy.yaml")
-    session = _ort_session(path / "policy.onnx", threads)
-    meta = session.get_modelmeta().custom_metadata_map
-    if "joint_names" in meta and json.loads(meta["joint_names"]) != spec.joint_names:
-        raise BundleError(f"{path}: policy.onnx was exported for joints {meta['joint_names']} but deploy.yaml lists "
-                          f"{spec.joint_names}; the files come from different exports")
-    inp = session.get_inputs()[0]
-    if inp.shape[-1] != spec.obs_dim:
-        raise BundleError(f"{path}: policy.onnx takes {inp.shape[-1]} observations but deploy.yaml's terms add up "
-                          f"to {spec.obs_dim}")
-    with np.load(path / "parity.npz") as data:
-        obs, expected = data["obs"].astype(np.float32), data["actions"].astype(np.float32)
-    if obs.ndim != 2 or obs.shape[0] == 0:
-        raise BundleError(f"{path}/parity.npz holds no observations")
+    try:
+        spec = DeploySpec.load(path / "deploy.yaml")
+    except SpecError as err:
+        raise BundleError(f"bundle {path}: deploy.yaml refused: {err}") from None
+    _check_hashes(path, spec)
+    try:
+        session = _ort_session(path / "policy.onnx", threads)
+    except Exception as err:  # onnxruntime raises its own Fail/InvalidGraph/... types
+        raise BundleError(f"bundle {path}: ONNX Runtime cannot load policy.onnx ({type(err).__name__}: "
+                          f"{str(err).splitlines()[0][:300] if str(err) else ''})") from None
+    _check_metadata(path, spec, session.get_modelmeta().custom_metadata_map)
+    _check_io(path, spec, session)
+    obs, expected = _parity_set(path, spec)
     bundle = Bundle(path=path, spec=spec, session=session, parity_max_abs_diff=float("nan"))
     if spec.recurrent_state:  # one sequence from the zero state
         bundle.reset_state()
@@ -146,6 +153,90 @@ def load_bundle(path: str | Path, tolerance: float = PARITY_TOLERANCE, threads: 
         )
     bundle.parity_max_abs_diff = diff
     return bundle
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _check_hashes(path: Path, spec: DeploySpec) -> None:
+    for name, key in (("policy.onnx", "onnx_sha256"), ("parity.npz", "parity_sha256")):
+        want = spec.provenance.get(key)
+        if not want:
+            raise BundleError(f"bundle {path}: deploy.yaml's provenance has no {key} (a bundle from an older simreal, "
+                              f"or hand-made); re-export it with simreal export or simreal import-rsl-rl")
+        if _sha256(path / name) != want:
+            raise BundleError(f"bundle {path}: {name} is not the file this deploy.yaml was exported with "
+                              f"(sha256 differs from provenance.{key}); the files come from different exports. "
+                              f"Re-export the bundle")
+
+
+def _spec_metadata(spec: DeploySpec) -> dict:
+    """What policy.onnx carries of its deploy.yaml: every field but provenance."""
+    d = spec.to_dict()
+    d.pop("provenance")
+    d.pop("obs_dim")
+    return d
+
+
+def _check_metadata(path: Path, spec: DeploySpec, meta: dict) -> None:
+    if "deploy_spec" not in meta:
+        raise BundleError(f"bundle {path}: policy.onnx carries no deploy_spec metadata (exported by an older simreal "
+                          f"or another tool); re-export it with simreal export or simreal import-rsl-rl")
+    try:
+        exported = json.loads(meta["deploy_spec"])
+    except json.JSONDecodeError:
+        raise BundleError(f"bundle {path}: policy.onnx's deploy_spec metadata is not JSON") from None
+    here = json.loads(json.dumps(_spec_metadata(spec)))  # the same JSON round trip
+    for key in sorted(set(exported) | set(here)):
+        a, b = exported.get(key), here.get(key)
+        if key in SAFETY_FIELDS:
+            _check_tighter(path, key, a, b)
+        elif a != b:
+            raise BundleError(f"bundle {path}: deploy.yaml's {key} is {b!r} but policy.onnx was exported with "
+                              f"{a!r}; the policy would read or act differently than it was trained to. Re-export")
+
+
+SAFETY_FIELDS = ("joint_pos_limits", "joint_vel_limits", "max_step_per_tick")
+
+
+def _check_tighter(path: Path, key: str, exported, here) -> None:
+    """deploy.yaml may narrow the safety limits the policy was exported with, never widen them."""
+    e, h = np.asarray(exported, dtype=np.float64), np.asarray(here, dtype=np.float64)
+    if e.shape != h.shape:
+        raise BundleError(f"bundle {path}: deploy.yaml's {key} has shape {h.shape}, policy.onnx's {e.shape}")
+    wider = (h[:, 0] < e[:, 0]) | (h[:, 1] > e[:, 1]) if key == "joint_pos_limits" else h > e
+    if np.any(wider):
+        i = int(np.flatnonzero(wider)[0])
+        raise BundleError(f"bundle {path}: deploy.yaml widens {key}[{i}] to {h[i].tolist()} beyond the exported "
+                          f"{e[i].tolist()}; limits may only be tightened")
+
+
+def _check_io(path: Path, spec: DeploySpec, session) -> None:
+    names = list(spec.recurrent_state or {})
+    want_in, want_out = ["obs"] + [f"{k}_in" for k in names], ["actions"] + [f"{k}_out" for k in names]
+    got_in, got_out = [i.name for i in session.get_inputs()], [o.name for o in session.get_outputs()]
+    if got_in != want_in or got_out != want_out:
+        raise BundleError(f"bundle {path}: policy.onnx has inputs {got_in} and outputs {got_out}; deploy.yaml needs "
+                          f"{want_in} -> {want_out}")
+    width = session.get_inputs()[0].shape[-1]
+    if width != spec.obs_dim:
+        raise BundleError(f"{path}: policy.onnx takes {width} observations but deploy.yaml's terms add up "
+                          f"to {spec.obs_dim}")
+
+
+def _parity_set(path: Path, spec: DeploySpec) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        with np.load(path / "parity.npz", allow_pickle=False) as data:
+            obs, expected = data["obs"].astype(np.float32), data["actions"].astype(np.float32)
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+        raise BundleError(f"bundle {path}: parity.npz is unreadable or lacks obs/actions arrays "
+                          f"({type(err).__name__}: {err})") from None
+    if obs.ndim != 2 or obs.shape[0] == 0 or obs.shape[1] != spec.obs_dim:
+        raise BundleError(f"{path}/parity.npz holds observations of shape {obs.shape}, expected [N > 0, {spec.obs_dim}]")
+    if not np.all(np.isfinite(obs)):
+        raise BundleError(f"{path}/parity.npz holds non-finite observations")
+    return obs, expected
 
 
 # ---------------------------------------------------------------------------- writing
@@ -214,7 +305,8 @@ def write_bundle(out_dir, policy, spec, example_obs, provenance: dict | None = N
     if not ts_diff <= tolerance:
         raise ParityError(f"policy.pt differs from the policy by {ts_diff:.3g} (> {tolerance:g})")
     np.savez(out / "parity.npz", obs=obs.numpy(), actions=actions.numpy())
-    spec.provenance["onnx_sha256"] = hashlib.sha256((out / "policy.onnx").read_bytes()).hexdigest()
+    spec.provenance["onnx_sha256"] = _sha256(out / "policy.onnx")
+    spec.provenance["parity_sha256"] = _sha256(out / "parity.npz")
     spec.save(out / "deploy.yaml")
     return load_bundle(out, tolerance=tolerance)
 
@@ -273,6 +365,7 @@ def _export_onnx(policy, example: tuple, path: Path, spec: DeploySpec) -> None:
         "action_scale": json.dumps(spec.action.scale),
         "control_period_s": json.dumps(spec.control_period_s),
         "observation_terms": json.dumps([t.name for t in spec.observations]),
+        "deploy_spec": json.dumps(_spec_metadata(spec)),  # load_bundle compares it with deploy.yaml field by field
         "producer": "simreal.export",
     }
     for k, v in meta.items():

@@ -8,6 +8,11 @@ simreal's franka-reach (512 envs, 300 iterations, ~14 min on 2 shared cores), th
         --out tests/data/franka_reach_bundle
 
 Deterministic evaluation of that checkpoint in the env (256 envs, 2 episodes): success 0.96.
+
+Re-exported on 2026-12-02 for the bundle format whose policy.onnx carries the whole
+deploy spec and whose deploy.yaml carries both files' sha256: the actor rebuilt with
+``simreal.export.rsl_rl_import.actor_from_checkpoint`` from this bundle's own policy.pt
+tensors, written with ``write_bundle`` on the same parity observations (see provenance).
 """
 
 import sys

@@ -1,0 +1,144 @@
+"""One validation of a whole ``deploy.yaml``: nothing in it may make the robot side publish
+NaN, park a joint at a limit, or move faster than the velocity limits allow.
+
+Each check raises SpecError naming the field (``action.scale``, ``max_step_per_tick[3]``)
+and the value it found, and what a valid value is.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+from simreal.errors import SimrealError
+
+# Physical ranges (generous: any industrial or research arm sits well inside them).
+CONTROL_PERIOD_RANGE_S = (1e-3, 1.0)  # 1 kHz (ros2_control's usual top rate) .. 1 Hz
+MAX_ABS_JOINT_POS_RAD = 4 * math.pi  # two turns each way; Franka's widest joint is 2.9 rad, UR's 2 pi
+MAX_JOINT_VEL_RAD_S = 50.0  # fastest arm joints are a few rad/s (Franka 2.6, UR 3.14 (datasheets))
+MAX_ACTION_SCALE = 10.0
+MAX_ACTION_CLIP = 100.0
+MAX_OBS_SCALE = 1e4
+MAX_HISTORY = 1000
+STEP_SLACK = 1e-6  # relative: max_step_per_tick may equal vel_limit * period up to rounding
+
+
+class SpecError(SimrealError):
+    """A deploy.yaml that is incomplete, inconsistent or outside physical ranges."""
+
+
+def check_number(field: str, value, lo: float = -math.inf, hi: float = math.inf, lo_open: bool = False,
+                 what: str = "", error: type[Exception] = SpecError) -> float:
+    """``value`` as a float, finite and in [lo, hi] (``(lo, hi]`` with lo_open); else ``error``
+    naming ``field`` and the value."""
+    ok_type = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    x = float(value) if ok_type else math.nan
+    inside = math.isfinite(x) and (x > lo if lo_open else x >= lo) and x <= hi
+    if not inside:
+        rng = f"{'(' if lo_open else '['}{lo:g}, {hi:g}]"
+        raise error(f"{field} is {value!r}; it must be a finite number in {rng}{what}")
+    return x
+
+
+def _integer(field: str, value, lo: int, hi: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
+        raise SpecError(f"{field} is {value!r}; it must be an integer in [{lo}, {hi}]")
+    return value
+
+
+def _vector(field: str, values, n: int) -> list:
+    if not isinstance(values, (list, tuple)) or len(values) != n:
+        count = len(values) if isinstance(values, (list, tuple)) else type(values).__name__
+        raise SpecError(f"{field} has {count} entries but there are {n} joint_names; "
+                        f"give one per joint in joint_names order")
+    return list(values)
+
+
+def _string(field: str, value) -> str:
+    if not isinstance(value, str) or not value:
+        raise SpecError(f"{field} is {value!r}; it must be a non-empty string")
+    return value
+
+
+def check_spec(spec, format_version: int, obs_sources, action_types) -> None:
+    """Raise SpecError on the first field of ``spec`` (a DeploySpec) that is not valid."""
+    if spec.format_version != format_version:
+        raise SpecError(f"format_version {spec.format_version!r} is not supported (this simreal reads {format_version})")
+    _string("robot", spec.robot)
+    names = spec.joint_names
+    if not isinstance(names, list) or not names:
+        raise SpecError(f"joint_names must be a non-empty list, got {names!r}")
+    for i, name in enumerate(names):
+        _string(f"joint_names[{i}]", name)
+    if len(set(names)) != len(names):
+        dup = sorted({j for j in names if names.count(j) > 1})
+        raise SpecError(f"joint_names lists {dup} more than once")
+    n = len(names)
+
+    period = check_number("control_period_s", spec.control_period_s, *CONTROL_PERIOD_RANGE_S, what=" s")
+    limits = _vector("joint_pos_limits", spec.joint_pos_limits, n)
+    for i, pair in enumerate(limits):
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+            raise SpecError(f"joint_pos_limits[{i}] ({names[i]}) is {pair!r}; it must be [lower, upper] in rad")
+        lo = check_number(f"joint_pos_limits[{i}][0] ({names[i]})", pair[0], -MAX_ABS_JOINT_POS_RAD, MAX_ABS_JOINT_POS_RAD)
+        hi = check_number(f"joint_pos_limits[{i}][1] ({names[i]})", pair[1], -MAX_ABS_JOINT_POS_RAD, MAX_ABS_JOINT_POS_RAD)
+        if not lo < hi:
+            raise SpecError(f"joint_pos_limits[{i}] ({names[i]}) is {lo}..{hi}: the lower limit must be below the upper")
+    for i, q in enumerate(_vector("default_joint_pos", spec.default_joint_pos, n)):
+        lo, hi = limits[i]
+        check_number(f"default_joint_pos[{i}] ({names[i]})", q, lo, hi, what=" rad (the joint's position limits)")
+    vel = [check_number(f"joint_vel_limits[{i}] ({names[i]})", v, 0.0, MAX_JOINT_VEL_RAD_S, lo_open=True, what=" rad/s")
+           for i, v in enumerate(_vector("joint_vel_limits", spec.joint_vel_limits, n))]
+    for i, step in enumerate(_vector("max_step_per_tick", spec.max_step_per_tick, n)):
+        bound = vel[i] * period
+        check_number(f"max_step_per_tick[{i}] ({names[i]})", step, 0.0, bound * (1 + STEP_SLACK), lo_open=True,
+                what=f" rad: above 0 and at most joint_vel_limits[{i}] * control_period_s = {bound:.6g}")
+
+    a = spec.action
+    if a.type not in action_types:
+        raise SpecError(f"action.type {a.type!r} is not deployable; supported: {list(action_types)}")
+    check_number("action.scale", a.scale, 0.0, MAX_ACTION_SCALE, lo_open=True)
+    check_number("action.clip", a.clip, 0.0, MAX_ACTION_CLIP, lo_open=True)
+    if a.num_actions != n:
+        raise SpecError(f"action.num_actions is {a.num_actions!r} but the arm has {n} joints; "
+                        f"only one action per arm joint is deployable")
+    if a.offset is not None:
+        for i, q in enumerate(_vector("action.offset", a.offset, n)):
+            lo, hi = limits[i]
+            check_number(f"action.offset[{i}] ({names[i]})", q, lo, hi, what=" rad (the joint's position limits)")
+
+    if not isinstance(spec.observations, list) or not spec.observations:
+        raise SpecError("observations must list at least one term")
+    expected = {"joint_pos_rel": n, "joint_pos": n, "joint_vel": n, "last_action": a.num_actions, "pose_position": 3}
+    seen = set()
+    for k, t in enumerate(spec.observations):
+        where = f"observations[{k}]"
+        _string(f"{where}.name", t.name)
+        if t.name in seen:
+            raise SpecError(f"{where}.name {t.name!r} appears twice")
+        seen.add(t.name)
+        where = f"observation term {t.name!r}"
+        if t.source not in obs_sources:
+            raise SpecError(f"{where}: unknown source {t.source!r}; supported: {list(obs_sources)}")
+        if t.dim != expected[t.source]:
+            raise SpecError(f"{where} ({t.source}) has dim {t.dim!r}, expected {expected[t.source]}")
+        check_number(f"{where}: scale", t.scale, -MAX_OBS_SCALE, MAX_OBS_SCALE)
+        if t.scale == 0:
+            raise SpecError(f"{where}: scale is 0, which hides the term from the policy")
+        _integer(f"{where}: history", t.history, 1, MAX_HISTORY)
+        if t.source == "pose_position":
+            _string(f"{where}: input (the pose input it reads, e.g. target)", t.input)
+        elif t.input is not None:
+            raise SpecError(f"{where}: input {t.input!r} is only for pose_position terms")
+
+    if spec.recurrent_state is not None:
+        if not isinstance(spec.recurrent_state, dict) or not spec.recurrent_state:
+            raise SpecError(f"recurrent_state must map state names to shapes, got {spec.recurrent_state!r}")
+        for key, shape in spec.recurrent_state.items():
+            _string("recurrent_state name", key)
+            if not isinstance(shape, list) or not shape:
+                raise SpecError(f"recurrent_state.{key} is {shape!r}; it must be a list of positive integers")
+            for d in shape:
+                _integer(f"recurrent_state.{key} dimension", d, 1, 1 << 20)
+    if not isinstance(spec.provenance, dict):
+        raise SpecError(f"provenance must be a mapping, got {type(spec.provenance).__name__}")
