@@ -9,6 +9,8 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 
+from simreal.errors import MissingFileError
+
 PRIMITIVES = {"bool", "byte", "char", "float32", "float64", "int8", "uint8", "int16", "uint16", "int32", "uint32",
               "int64", "uint64", "string", "wstring"}
 SEPARATOR = "=" * 80
@@ -26,7 +28,7 @@ def msg_text(pkg: str, name: str) -> str:
         path = share / pkg / "msg" / f"{name}.msg"
         if path.is_file():
             return path.read_text()
-    raise FileNotFoundError(f"message definition {pkg}/msg/{name}.msg not found under {[str(d) for d in _share_dirs()]}")
+    raise MissingFileError(f"message definition {pkg}/msg/{name}.msg not found under {[str(d) for d in _share_dirs()]}")
 
 
 def _nested(pkg: str, text: str) -> list[tuple[str, str]]:

@@ -15,6 +15,7 @@ from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 
+from simreal.errors import InputError
 from simreal.ros_nodes.msgdefs import schema_text
 
 DEFAULT_TOPICS = {
@@ -66,7 +67,7 @@ def main(out: str, duration: float = 0.0, extra_topics: list[str] = (), args: li
     for item in extra_topics:
         name, _, type_name = item.partition(":")
         if "/msg/" not in type_name:
-            raise ValueError(f"--topic wants NAME:pkg/msg/Type, got {item!r}")
+            raise InputError(f"--topic wants NAME:pkg/msg/Type, got {item!r}")
         topics[name] = type_name
     rclpy.init(args=args)
     node = Recorder(out, topics)

@@ -7,6 +7,7 @@ import importlib
 import json
 import sys
 
+from simreal.argtypes import nonneg_int, positive_float, positive_int
 from simreal.errors import SimrealError
 
 # Verb groups contributed by subpackages. Each module defines ``add_verbs(verbs, bench)``,
@@ -74,18 +75,18 @@ def build_parser() -> argparse.ArgumentParser:
     bench = bench.add_subparsers(dest="bench", required=True, metavar="BENCH")
     p = bench.add_parser("sim", help="whole env steps/s against raw batched physics of the same MJCF")
     p.add_argument("--task", default="franka-lift")
-    p.add_argument("--num-envs", type=int, default=1024)
-    p.add_argument("--seconds", type=float, default=6.0, help="measuring time per round (env and raw halves)")
-    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--num-envs", type=positive_int, default=1024)
+    p.add_argument("--seconds", type=positive_float, default=6.0, help="measuring time per round (env and raw halves)")
+    p.add_argument("--rounds", type=positive_int, default=3)
     p.add_argument("--backend", default="mujoco", choices=["mujoco", "mujoco_warp"])
     p.add_argument("--device", default="cpu")
-    p.add_argument("--nthread", type=int, default=0, help="CPU backend threads (0: all cores)")
+    p.add_argument("--nthread", type=nonneg_int, default=0, help="CPU backend threads (0: all cores)")
     p.set_defaults(func=_bench_sim)
 
     p = verbs.add_parser("rollout", help="run a task with random actions and report episodes, success and speed")
     p.add_argument("task")
-    p.add_argument("--num-envs", type=int, default=256)
-    p.add_argument("--steps", type=int, default=300, help="control steps")
+    p.add_argument("--num-envs", type=positive_int, default=256)
+    p.add_argument("--steps", type=positive_int, default=300, help="control steps")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--picture", help="also render 4 envs to this PNG")
     p.set_defaults(func=_rollout)
@@ -93,11 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = verbs.add_parser("view", help="render a few envs of a task to a PNG or MP4")
     p.add_argument("task")
     p.add_argument("--out", required=True, help="FILE.png (one frame) or FILE.mp4 (an episode)")
-    p.add_argument("--num-envs", type=int, default=4)
-    p.add_argument("--steps", type=int, default=100, help="control steps to record for .mp4")
+    p.add_argument("--num-envs", type=positive_int, default=4)
+    p.add_argument("--steps", type=positive_int, default=100, help="control steps to record for .mp4")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--width", type=int, default=480)
-    p.add_argument("--height", type=int, default=360)
+    p.add_argument("--width", type=positive_int, default=480)
+    p.add_argument("--height", type=positive_int, default=360)
     p.set_defaults(func=_view)
 
     for name in VERB_MODULES:
@@ -112,9 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"simreal {args.verb}: interrupted", file=sys.stderr)
         return 130
-    except (KeyError, ValueError, FileNotFoundError, SimrealError) as err:
-        message = err.args[0] if isinstance(err, KeyError) and err.args else err
-        print(f"simreal {args.verb}: error: {message}", file=sys.stderr)
+    except SimrealError as err:  # bad input or a failed run: one line; anything else is a bug (traceback)
+        print(f"simreal {args.verb}: error: {err}", file=sys.stderr)
         return 2
 
 

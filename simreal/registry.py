@@ -13,6 +13,7 @@ import pkgutil
 from dataclasses import dataclass
 from typing import Callable
 
+from simreal.errors import InputError, UnknownNameError
 from simreal.envs.config import EnvCfg
 
 
@@ -29,7 +30,7 @@ _loaded = False
 
 def register_task(task_id: str, factory: Callable[[], EnvCfg], description: str) -> None:
     if task_id in _TASKS and _TASKS[task_id].factory is not factory:
-        raise ValueError(f"task id {task_id!r} is registered twice")
+        raise InputError(f"task id {task_id!r} is registered twice")
     _TASKS[task_id] = TaskSpec(task_id, factory, description)
 
 
@@ -53,11 +54,11 @@ def task_cfg(task_id: str, **overrides) -> EnvCfg:
     """The task's config with top-level fields overridden (num_envs=..., seed=...)."""
     _load_tasks()
     if task_id not in _TASKS:
-        raise KeyError(f"unknown task {task_id!r}; valid task ids: {sorted(_TASKS)}")
+        raise UnknownNameError(f"unknown task {task_id!r}; valid task ids: {sorted(_TASKS)}")
     cfg = _TASKS[task_id].factory()
     unknown = set(overrides) - {f.name for f in dataclasses.fields(cfg)}
     if unknown:
-        raise ValueError(f"unknown env config fields {sorted(unknown)}; valid: {[f.name for f in dataclasses.fields(cfg)]}")
+        raise InputError(f"unknown env config fields {sorted(unknown)}; valid: {[f.name for f in dataclasses.fields(cfg)]}")
     return dataclasses.replace(cfg, **overrides)
 
 

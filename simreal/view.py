@@ -7,6 +7,7 @@ from typing import Callable
 
 import torch
 
+from simreal.errors import InputError
 from simreal.registry import make_env
 from simreal.sim.render import BatchRenderer, tile
 
@@ -22,7 +23,7 @@ def render_task(task: str, out: str, num_envs: int = 4, steps: int = 100, seed: 
     """
     path = Path(out)
     if path.suffix.lower() not in (".png", ".mp4"):
-        raise ValueError(f"--out must end in .png or .mp4, got {out!r}")
+        raise InputError(f"--out must end in .png or .mp4, got {out!r}")
     path.parent.mkdir(parents=True, exist_ok=True)
     env = make_env(task, num_envs=num_envs, seed=seed, **(env_overrides or {}))
     renderer = BatchRenderer(env.backend, width, height)

@@ -14,6 +14,7 @@ from collections import deque
 import numpy as np
 import torch
 
+from simreal.errors import InputError
 from simreal.registry import make_env
 
 
@@ -140,7 +141,7 @@ CONTENDERS = {"simreal": _simreal, "rsl_rl": _rsl_rl, "sb3": _sb3}
 def bench_learn(task: str, threshold: float, budget_s: float, num_envs: int, seed: int, against: list[str]) -> dict:
     unknown = set(against) - set(CONTENDERS)
     if unknown:
-        raise ValueError(f"unknown baselines {sorted(unknown)}; choose from {sorted(set(CONTENDERS) - {'simreal'})}")
+        raise InputError(f"unknown baselines {sorted(unknown)}; choose from {sorted(set(CONTENDERS) - {'simreal'})}")
     results = {}
     for name in ["simreal", *against]:
         env = SuccessRecorder(make_env(task, num_envs=num_envs, seed=seed), threshold, budget_s)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from simreal.errors import InputError, UnknownNameError
 from simreal.deploy.spec import DeploySpec
 
 
@@ -39,9 +40,9 @@ class ObservationBuilder:
             return np.asarray(last_action, dtype=np.float32)
         if s == "pose_position":
             if inputs.get(term.input) is None:
-                raise KeyError(f"observation term {term.name!r} needs pose input {term.input!r}, none received yet")
+                raise UnknownNameError(f"observation term {term.name!r} needs pose input {term.input!r}, none received yet")
             return np.asarray(inputs[term.input], dtype=np.float64).astype(np.float32)[:3]
-        raise ValueError(f"unknown observation source {s!r}")
+        raise InputError(f"unknown observation source {s!r}")
 
     def build(self, joint_pos, joint_vel, inputs: dict, last_action) -> np.ndarray:
         """joint_pos, joint_vel: (num_joints,) canonical order; inputs: {"target": (3,)};

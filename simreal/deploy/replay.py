@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from simreal.errors import SimrealError
+from simreal.errors import MissingFileError, SimrealError
 
 JOINT_STATES = "/joint_states"
 COMMANDS = "/forward_position_controller/commands"
@@ -23,7 +23,7 @@ def read_recording(path: str | Path, topics=(JOINT_STATES, COMMANDS)) -> dict[st
 
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"recording {path} does not exist")
+        raise MissingFileError(f"recording {path} does not exist")
     out: dict[str, list] = {t: [] for t in topics}
     with open(path, "rb") as f:
         reader = make_reader(f, decoder_factories=[DecoderFactory()])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from simreal.errors import InputError
 from simreal.envs.config import ActionCfg
 
 
@@ -19,11 +20,11 @@ class JointPositionDeltaAction:
 
     def __init__(self, env, cfg: ActionCfg):
         if cfg.type != "joint_position_delta":
-            raise ValueError(f"unsupported action type {cfg.type!r}; supported: 'joint_position_delta'")
+            raise InputError(f"unsupported action type {cfg.type!r}; supported: 'joint_position_delta'")
         if cfg.gripper and env.robot.gripper_actuator is None:
-            raise ValueError(f"robot {env.robot.name!r} has no gripper actuator; set actions.gripper=False")
+            raise InputError(f"robot {env.robot.name!r} has no gripper actuator; set actions.gripper=False")
         if cfg.workspace is not None:
-            raise ValueError("actions.workspace bounds a tool point: it needs 'ee_position_delta' or 'ee_pose_delta' actions")
+            raise InputError("actions.workspace bounds a tool point: it needs 'ee_position_delta' or 'ee_pose_delta' actions")
         self.env = env
         self.cfg = cfg
         n, dev = env.num_envs, env.device

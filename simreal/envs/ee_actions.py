@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import torch
 
+from simreal.errors import InputError
 from simreal.envs.actions import next_target, write_arm_ctrl
 from simreal.envs.config import ActionCfg
 from simreal.math3d import orientation_error, quat_to_rotmat
@@ -28,9 +29,9 @@ DAMPING = 0.05  # DLS damping (lambda), keeps steps bounded near singularities
 class EePoseDeltaAction:
     def __init__(self, env, cfg: ActionCfg):
         if cfg.type not in ("ee_pose_delta", "ee_position_delta"):
-            raise ValueError(f"EePoseDeltaAction needs actions.type 'ee_pose_delta' or 'ee_position_delta', got {cfg.type!r}")
+            raise InputError(f"EePoseDeltaAction needs actions.type 'ee_pose_delta' or 'ee_position_delta', got {cfg.type!r}")
         if cfg.max_latency_steps:
-            raise ValueError(f"{cfg.type} actions do not model latency; set actions.max_latency_steps=0")
+            raise InputError(f"{cfg.type} actions do not model latency; set actions.max_latency_steps=0")
         m, dev, n = env.model, env.device, env.num_envs
         self.env, self.cfg = env, cfg
         self.num_arm = env.robot.num_joints
@@ -40,7 +41,7 @@ class EePoseDeltaAction:
         self.lower, self.upper = limits[:, 0], limits[:, 1]
         jids = [m.joint(j).id for j in env.robot.joint_names]
         if any(int(m.jnt_type[j]) != 3 for j in jids):  # mjJNT_HINGE
-            raise ValueError(f"{cfg.type} needs hinge joints; robot {env.robot.name!r} has others")
+            raise InputError(f"{cfg.type} needs hinge joints; robot {env.robot.name!r} has others")
         self.body_ids = torch.tensor([int(m.jnt_bodyid[j]) for j in jids], device=dev)
         self.axis = torch.tensor(m.jnt_axis[jids], dtype=torch.float32, device=dev)  # (J, 3) body frame
         self.anchor = torch.tensor(m.jnt_pos[jids], dtype=torch.float32, device=dev)
@@ -48,7 +49,7 @@ class EePoseDeltaAction:
         self.held_rotmat = torch.eye(3, device=dev).repeat(n, 1, 1)  # ee_position_delta: orientation kept
         box = torch.tensor(cfg.workspace, dtype=torch.float32, device=dev) if cfg.workspace is not None else None
         if box is not None and (box.shape != (3, 2) or (box[:, 0] >= box[:, 1]).any()):
-            raise ValueError(f"actions.workspace must be ((x_lo, x_hi), (y_lo, y_hi), (z_lo, z_hi)) with lo < hi, got {cfg.workspace}")
+            raise InputError(f"actions.workspace must be ((x_lo, x_hi), (y_lo, y_hi), (z_lo, z_hi)) with lo < hi, got {cfg.workspace}")
         self.box = box
         self.last_action = torch.zeros(n, self.num_actions, device=dev)
         self.prev_action = torch.zeros(n, self.num_actions, device=dev)

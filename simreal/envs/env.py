@@ -12,6 +12,7 @@ import math
 import torch
 from tensordict import TensorDict
 
+from simreal.errors import InputError, UnknownNameError
 from simreal.envs.actions import JointPositionDeltaAction
 from simreal.envs.ee_actions import EePoseDeltaAction
 from simreal.envs.config import EnvCfg
@@ -26,7 +27,7 @@ ACTIONS = {"joint_position_delta": JointPositionDeltaAction, "ee_pose_delta": Ee
 
 def make_action(env, cfg):
     if cfg.type not in ACTIONS:
-        raise ValueError(f"unsupported action type {cfg.type!r}; supported: {sorted(ACTIONS)}")
+        raise InputError(f"unsupported action type {cfg.type!r}; supported: {sorted(ACTIONS)}")
     return ACTIONS[cfg.type](env, cfg)
 
 
@@ -82,7 +83,7 @@ class ManipulationEnv:
                 return m.joint(name)
             except KeyError:
                 names = [m.joint(i).name for i in range(m.njnt)]
-                raise KeyError(f"robot {self.robot.name!r} expects joint {name!r}; the model has {names}") from None
+                raise UnknownNameError(f"robot {self.robot.name!r} expects joint {name!r}; the model has {names}") from None
 
         self.arm_qpos_ids = torch.tensor([int(joint(j).qposadr[0]) for j in self.robot.joint_names], device=dev)
         self.arm_dof_ids = torch.tensor([int(joint(j).dofadr[0]) for j in self.robot.joint_names], device=dev)
@@ -143,7 +144,7 @@ class ManipulationEnv:
     def step(self, actions: torch.Tensor):
         """actions: (num_envs, num_actions). Returns (obs, rewards (N,), dones (N,), extras)."""
         if tuple(actions.shape) != (self.num_envs, self.num_actions):
-            raise ValueError(
+            raise InputError(
                 f"actions must have shape (num_envs, num_actions) = {(self.num_envs, self.num_actions)}, "
                 f"got {tuple(actions.shape)}"
             )
@@ -225,7 +226,7 @@ class ManipulationEnv:
             return dict(cfg.observations)
         unknown = [g for g in cfg.obs_groups if g not in cfg.observations]
         if unknown:
-            raise KeyError(f"observation groups {unknown} are not in this task; it has {list(cfg.observations)}")
+            raise UnknownNameError(f"observation groups {unknown} are not in this task; it has {list(cfg.observations)}")
         return {g: grp for g, grp in cfg.observations.items() if g in cfg.obs_groups}
 
     def _compute_obs(self) -> TensorDict:

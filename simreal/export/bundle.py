@@ -49,7 +49,7 @@ from pathlib import Path
 import numpy as np
 
 from simreal.deploy.spec import DeploySpec, SpecError
-from simreal.errors import SimrealError
+from simreal.errors import InputError, SimrealError
 
 PARITY_TOLERANCE = 1e-5
 FILES = ("policy.onnx", "policy.pt", "deploy.yaml", "parity.npz")
@@ -86,7 +86,7 @@ class Bundle:
         x = x[None] if single else x
         if self.spec.recurrent_state:
             if x.shape[0] != 1:
-                raise ValueError("a recurrent bundle acts on one observation at a time")
+                raise InputError("a recurrent bundle acts on one observation at a time")
             if self.state is None:
                 self.reset_state()
             names = list(self.spec.recurrent_state)

@@ -7,6 +7,8 @@ import math
 import time
 from pathlib import Path
 
+from simreal.errors import InputError
+
 
 def add_verbs(verbs, bench) -> None:
     p = verbs.add_parser("train", help="train a policy (PPO, SAC, DSAC-T, AACD) on a task or gym:<id>")
@@ -77,7 +79,7 @@ def _train(args) -> int:
         resume = True
     else:
         if not args.task:
-            raise ValueError("give a TASK (see simreal list-tasks) or --resume RUN_DIR")
+            raise InputError("give a TASK (see simreal list-tasks) or --resume RUN_DIR")
         overrides = {k: v for k, v in {"num_envs": args.num_envs, "steps": args.steps, "seed": args.seed,
                                        "device": args.device}.items() if v is not None}
         if args.teacher:
@@ -132,7 +134,7 @@ def _group_floats(items: list[str]) -> dict[str, float]:
         except ValueError:
             std = float("nan")
         if not group or not math.isfinite(std) or std < 0:
-            raise ValueError(f"--obs-noise takes GROUP=STD with STD >= 0, e.g. tactile_summary=0.5; got {item!r}")
+            raise InputError(f"--obs-noise takes GROUP=STD with STD >= 0, e.g. tactile_summary=0.5; got {item!r}")
         out[group] = std
     return out
 
@@ -143,7 +145,7 @@ def _play(args) -> int:
 
     cfg, _, algo = load_run(args.run_dir, args.checkpoint, num_envs=1)
     if cfg.task.startswith("gym:"):
-        raise ValueError("play renders simreal tasks; for gym:<id> use Gymnasium's own render_mode")
+        raise InputError("play renders simreal tasks; for gym:<id> use Gymnasium's own render_mode")
     out = render_task(cfg.task, args.out, num_envs=args.num_envs, steps=args.steps, seed=cfg.seed,
                       policy=Policy(algo.actor), env_overrides=cfg.env)
     print(f"wrote {out}")
@@ -156,7 +158,7 @@ def _plot(args) -> int:
     if len(args.run_dir) == 1:
         print(f"wrote {plot_run(args.run_dir[0], args.out)}")
     elif not args.out:
-        raise ValueError("plotting several runs needs --out PATH.png (where the comparison goes)")
+        raise InputError("plotting several runs needs --out PATH.png (where the comparison goes)")
     else:
         print(f"wrote {compare_runs(args.run_dir, args.out)}")
     return 0

@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from simreal.errors import InputError, MissingFileError
 from simreal.rl.algorithms.ppo import PPOCfg
 from simreal.rl.algorithms.sac import SACCfg
 
@@ -73,7 +74,7 @@ def from_dict(cls, data: dict):
     names = {f.name: f for f in dataclasses.fields(cls)}
     unknown = set(data) - set(names)
     if unknown:
-        raise ValueError(f"unknown {cls.__name__} keys {sorted(unknown)}; valid keys: {sorted(names)}")
+        raise InputError(f"unknown {cls.__name__} keys {sorted(unknown)}; valid keys: {sorted(names)}")
     kwargs = {}
     for key, value in data.items():
         ftype = names[key].type
@@ -90,7 +91,7 @@ def _float(text: str, key: str) -> float:
     try:
         return float(text)
     except ValueError:
-        raise ValueError(f"config key {key!r} needs a number, got {text!r}") from None
+        raise InputError(f"config key {key!r} needs a number, got {text!r}") from None
 
 
 def _dataclass_of(type_name):
@@ -104,16 +105,16 @@ def apply_overrides(cfg, overrides: list[str]):
     data = dataclasses.asdict(cfg)
     for item in overrides:
         if "=" not in item:
-            raise ValueError(f"override {item!r} must look like key.sub=value")
+            raise InputError(f"override {item!r} must look like key.sub=value")
         path, raw = item.split("=", 1)
         keys = path.split(".")
         node = data
         for k in keys[:-1]:
             if not isinstance(node, dict) or k not in node:
-                raise ValueError(f"override {item!r}: no config section {k!r}")
+                raise InputError(f"override {item!r}: no config section {k!r}")
             node = node[k]
         if keys[-1] not in node and keys[0] != "env":
-            raise ValueError(f"override {item!r}: no key {keys[-1]!r}; valid: {sorted(node)}")
+            raise InputError(f"override {item!r}: no key {keys[-1]!r}; valid: {sorted(node)}")
         node[keys[-1]] = yaml.safe_load(raw)
     return from_dict(type(cfg), data)
 
@@ -121,10 +122,10 @@ def apply_overrides(cfg, overrides: list[str]):
 def load_yaml(path: str | Path) -> dict:
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"config file {path} does not exist")
+        raise MissingFileError(f"config file {path} does not exist")
     data = yaml.safe_load(path.read_text()) or {}
     if not isinstance(data, dict):
-        raise ValueError(f"config file {path} must hold a mapping, got {type(data).__name__}")
+        raise InputError(f"config file {path} must hold a mapping, got {type(data).__name__}")
     return data
 
 
@@ -146,11 +147,13 @@ def config_dir() -> Path:
 
 def default_cfg(task: str, algo: str, overrides: dict[str, Any] | None = None) -> TrainCfg:
     """TrainCfg for ``task``/``algo``: built-in defaults, then configs/<algo>.yaml, then
-    configs/<algo>/<task>.yaml (each optional), then ``overrides``."""
+    configs/<algo>/gym.yaml for a ``gym:<id>`` task, then configs/<algo>/<task>.yaml (each
+    optional), then ``overrides``."""
     if algo not in ALGOS:
-        raise ValueError(f"unknown algorithm {algo!r}; choose one of {list(ALGOS)}")
+        raise InputError(f"unknown algorithm {algo!r}; choose one of {list(ALGOS)}")
     data = dataclasses.asdict(TrainCfg(task=task, algo=algo))
-    for path in (config_dir() / f"{algo}.yaml", config_dir() / algo / f"{task.replace(':', '_')}.yaml"):
+    family = [config_dir() / algo / "gym.yaml"] if task.startswith("gym:") else []  # every gym:<id> task
+    for path in (config_dir() / f"{algo}.yaml", *family, config_dir() / algo / f"{task.replace(':', '_')}.yaml"):
         if path.is_file():
             data = merge(data, load_yaml(path))
     data = merge(data, overrides or {})

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import torch
 
+from simreal.errors import InputError
 from simreal.rl.checkpoint import CheckpointError, existing_checkpoint, load_checkpoint, restore
 from simreal.rl.config import TrainCfg, apply_torch_threads, from_dict, load_yaml
 from simreal.rl.factory import build_algorithm, make_env_for
@@ -87,10 +88,10 @@ def evaluate(run_dir: str | Path, episodes: int = 100, num_envs: int | None = No
         cfg, env, algo = load_run(run_dir, which, num_envs=per_round, seed=seed + rnd)
         unread = set(obs_noise) - set(algo.actor.groups)
         if unread:
-            raise ValueError(f"obs_noise names groups {sorted(unread)} that the policy does not read; "
+            raise InputError(f"obs_noise names groups {sorted(unread)} that the policy does not read; "
                              f"it reads {algo.actor.groups}")
         if stochastic and cfg.algo == "distill":
-            raise ValueError(f"{run_dir} was trained by distill, which fits only the mean action; its std was "
+            raise InputError(f"{run_dir} was trained by distill, which fits only the mean action; its std was "
                              "never trained, so a stochastic eval means nothing: leave out --stochastic")
         gen = torch.Generator(device=env.device).manual_seed(seed + rnd)
         act = Policy(algo.actor, gen if stochastic else None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from simreal.errors import InputError
 from simreal.rl.algorithms.ppo import PPO
 from simreal.rl.algorithms.sac import SAC
 from simreal.rl.config import TrainCfg
@@ -51,10 +52,10 @@ def build_algorithm(cfg: TrainCfg, env, obs):
     device, A = cfg.device, env.num_actions
     a, c = cfg.actor, cfg.critic
     if c.rnn_type:
-        raise ValueError(f"critic.rnn_type={c.rnn_type!r}: the critic is an MLP (it reads privileged state); "
+        raise InputError(f"critic.rnn_type={c.rnn_type!r}: the critic is an MLP (it reads privileged state); "
                          "only the actor can be recurrent. Remove critic.rnn_type")
     if a.rnn_type and cfg.algo not in ("ppo", "aacd"):
-        raise ValueError(f"actor.rnn_type={a.rnn_type!r}: only PPO and AACD support recurrent actors, not "
+        raise InputError(f"actor.rnn_type={a.rnn_type!r}: only PPO and AACD support recurrent actors, not "
                          f"{cfg.algo}; remove actor.rnn_type or train with --algo ppo")
     if cfg.algo == "distill":
         from simreal.rl.algorithms.distill import DistillCfg, Distillation, load_teacher_actor
@@ -79,4 +80,4 @@ def build_algorithm(cfg: TrainCfg, env, obs):
         critics = [critic_cls(obs, c.groups, A, c.hidden, c.activation, c.normalize, images=c.images).to(device)
                    for _ in range(2)]
         return SAC(actor, *critics, cfg.sac, env.num_envs, device, seed=cfg.seed, distributional=cfg.algo == "dsac")
-    raise ValueError(f"unknown algorithm {cfg.algo!r}")
+    raise InputError(f"unknown algorithm {cfg.algo!r}")

@@ -6,14 +6,16 @@ import json
 import re
 from pathlib import Path
 
+from simreal.errors import InputError, MissingFileError
+
 
 def read_metrics(run_dir: str | Path) -> list[dict]:
     path = Path(run_dir) / "metrics.jsonl"
     if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: is {run_dir} a run directory with at least one logged iteration?")
+        raise MissingFileError(f"{path} not found: is {run_dir} a run directory with at least one logged iteration?")
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     if not rows:
-        raise ValueError(f"{path} is empty: the run logged nothing yet")
+        raise InputError(f"{path} is empty: the run logged nothing yet")
     return rows
 
 
@@ -83,7 +85,7 @@ def compare_runs(run_dirs: list[str | Path], out: str | Path,
     runs = {Path(d): read_metrics(d) for d in run_dirs}
     logged = [m for m in metrics if any(m in r for rows in runs.values() for r in rows)]
     if not logged:
-        raise ValueError(f"none of the runs logged {list(metrics)}: nothing to compare")
+        raise InputError(f"none of the runs logged {list(metrics)}: nothing to compare")
     metrics = logged
     labels = list(dict.fromkeys(run_label(d) for d in runs))
     colours = {label: f"C{i % 10}" for i, label in enumerate(labels)}

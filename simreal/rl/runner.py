@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from simreal.errors import SimrealError
+from simreal.errors import InputError, SimrealError
 from simreal.rl import distributed
 from simreal.rl.checkpoint import checkpoint_path, load_checkpoint, restore, save_checkpoint
 from simreal.rl.config import TrainCfg, apply_torch_threads, save_yaml
@@ -47,7 +47,7 @@ class Runner:
         self.best_metric = -math.inf
         if resume:
             if self.run_dir is None:
-                raise ValueError("resume needs a run directory")
+                raise InputError("resume needs a run directory")
             path = checkpoint_path(self.run_dir)
             state = load_checkpoint(path)
             restore(self.algo, state, path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from simreal.errors import InputError
 from simreal.robots.registry import RobotCfg, resolve_mjcf
 
 _HINGE, _SLIDE = 3, 2  # mjtJoint values
@@ -33,7 +34,7 @@ def robot_from_mjcf(relpath: str, ee_body: str | None = None) -> RobotCfg:
             joints.append(j)
             actuators.append(a)
     if not joints:
-        raise ValueError(f"{path}: no hinge joint is driven by an actuator; cannot derive an arm")
+        raise InputError(f"{path}: no hinge joint is driven by an actuator; cannot derive an arm")
     qpos = m.key_qpos[m.key("home").id] if _has_key(m, "home") else m.qpos0
     sources = {"all": f"derived from {path} by simreal.robots.derive"}
     last_body = int(m.jnt_bodyid[joints[-1]])

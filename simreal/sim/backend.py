@@ -13,6 +13,8 @@ from abc import ABC, abstractmethod
 
 import torch
 
+from simreal.errors import InputError
+
 #: Per-env model parameters a backend can randomize, by the MjModel field they live in.
 #: Names are MuJoCo's, so users can look them up in the MJCF reference.
 PARAM_FIELDS = (
@@ -110,6 +112,6 @@ class Backend(ABC):
 
 def check_param_field(field: str) -> None:
     if field not in PARAM_FIELDS:
-        raise ValueError(
+        raise InputError(
             f"cannot randomize model field {field!r}; supported fields are {list(PARAM_FIELDS)}"
         )

@@ -14,6 +14,7 @@ import mujoco.batch
 import numpy as np
 import torch
 
+from simreal.errors import InputError
 from simreal.sim.backend import (
     DERIVED_FIELDS,
     SETCONST_FIELDS,
@@ -54,7 +55,7 @@ class MujocoCpuBackend(Backend):
 
     def __init__(self, model: mujoco.MjModel, num_envs: int, nthread: int = 0):
         if num_envs < 1:
-            raise ValueError(f"num_envs must be at least 1, got {num_envs}")
+            raise InputError(f"num_envs must be at least 1, got {num_envs}")
         self.model = model
         self.num_envs = num_envs
         self.device = torch.device("cpu")

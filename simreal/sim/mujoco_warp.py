@@ -57,6 +57,7 @@ import torch
 import warp as wp
 
 import mujoco_warp as mjw
+from simreal.errors import InputError
 from simreal.sim.backend import (
     DERIVED_FIELDS,
     SETCONST_FIELDS,
@@ -144,7 +145,7 @@ class MujocoWarpBackend(Backend):
         deterministic: bool = False,
     ):
         if num_envs < 1:
-            raise ValueError(f"num_envs must be at least 1, got {num_envs}")
+            raise InputError(f"num_envs must be at least 1, got {num_envs}")
         self.model = model
         self.num_envs = num_envs
         self._wp_device = wp.get_device(str(device))
@@ -152,11 +153,11 @@ class MujocoWarpBackend(Backend):
         self.nconmax = DEFAULT_NCONMAX if nconmax is None else int(nconmax)
         self.njmax = default_njmax(model, self.nconmax) if njmax is None else int(njmax)
         if self.nconmax < 0:
-            raise ValueError(f"nconmax must be >= 0, got {self.nconmax}")
+            raise InputError(f"nconmax must be >= 0, got {self.nconmax}")
         if self.njmax < 1:
             # with njmax=0 mujoco-warp skips the solver, and its Euler integrator then reads
             # an unset right-hand side (efc.Ma): the simulation silently stops moving
-            raise ValueError(f"njmax must be >= 1, got {self.njmax}")
+            raise InputError(f"njmax must be >= 1, got {self.njmax}")
 
         with wp.ScopedDevice(self._wp_device):
             self._m = mjw.put_model(model)

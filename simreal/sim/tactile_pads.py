@@ -18,6 +18,7 @@ from pathlib import Path
 
 import mujoco
 
+from simreal.errors import InputError
 from simreal.sim.scene import ModelError
 
 GEL_PAD_MJCF = Path(__file__).resolve().parents[2] / "assets" / "tactile" / "gel_pad.xml"
@@ -27,7 +28,7 @@ PANDA_FINGERS = ("left_finger", "right_finger")  # Menagerie panda.xml
 def pad_solref(stiffness_n_per_mm: float, damping_n_s_per_m: float, ref_mass_kg: float) -> tuple[float, float]:
     """MuJoCo direct solref (-k, -b) for a pad of physical stiffness and damping."""
     if stiffness_n_per_mm <= 0 or damping_n_s_per_m < 0 or ref_mass_kg <= 0:
-        raise ValueError(f"pad stiffness and reference mass must be positive, damping >= 0; got "
+        raise InputError(f"pad stiffness and reference mass must be positive, damping >= 0; got "
                          f"{stiffness_n_per_mm}, {damping_n_s_per_m}, {ref_mass_kg}")
     return (-stiffness_n_per_mm * 1e3 / ref_mass_kg, -damping_n_s_per_m / ref_mass_kg)
 

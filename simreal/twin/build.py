@@ -7,12 +7,14 @@ inputs -> cleaning -> structure -> collision (CoACD) -> proposals + critic per p
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
+from simreal.errors import InputError, MissingFileError
 from simreal.twin.cleaning import clean_parts
 from simreal.twin.collision import part_pieces
 from simreal.twin.critic import choose
@@ -31,14 +33,26 @@ def load_hints(path) -> dict:
         return {}
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"hints file {path} does not exist")
+        raise MissingFileError(f"hints file {path} does not exist")
     try:
         hints = json.loads(path.read_text())
     except json.JSONDecodeError as err:
-        raise ValueError(f"hints file {path} is not valid JSON ({err}); expected "
+        raise InputError(f"hints file {path} is not valid JSON ({err}); expected "
                          '{"base": PART, "parts": {PART: {"type": "drawer|door|knob|fixed|..."}}}') from err
+    return check_hints(hints, str(path))
+
+
+def check_hints(hints, where: str = "hints") -> dict:
+    """{"base": PART, "parts": {PART: {"type": ..., ...}}}: the shape is checked, with what is wrong named."""
     if not isinstance(hints, dict) or not isinstance(hints.get("parts", {}), dict):
-        raise ValueError(f"hints file {path}: expected an object with optional keys 'base' and 'parts' (an object)")
+        raise InputError(f"{where}: expected an object with optional keys 'base' and 'parts' (an object)")
+    if "base" in hints and not isinstance(hints["base"], str):
+        raise InputError(f"{where}: 'base' must be a part name, got {hints['base']!r}")
+    for part, hint in hints.get("parts", {}).items():
+        if not isinstance(hint, dict):
+            raise InputError(f"{where}: parts.{part} must be an object such as {{\"type\": \"door\"}}, got {hint!r}")
+        if "type" in hint and not isinstance(hint["type"], str):
+            raise InputError(f"{where}: parts.{part}.type must be a string such as \"door\", got {hint['type']!r}")
     return hints
 
 
@@ -59,15 +73,19 @@ def build_twin(input_path, out_dir, name: str | None = None, units: str | None =
     t0 = time.perf_counter()
     timings = {}
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} is a file; give a directory for the twin (it is created if missing)")
+    if not (math.isfinite(density) and density > 0):
+        raise InputError(f"density must be a finite number > 0 kg/m^3, got {density}")
     name = safe_name(name or Path(input_path).stem)
-    hint_data = hints if isinstance(hints, dict) else load_hints(hints)
+    hint_data = check_hints(hints) if isinstance(hints, dict) else load_hints(hints)
     propose = get_proposer(proposer)
     bar = lambda it, desc, total=None: tqdm(it, desc=desc, total=total, disable=not progress, leave=False)  # noqa: E731
 
     meshes, notes = load_parts(input_path, units=units, up=up)
     unknown = set(hint_data.get("parts", {})) - set(meshes)
     if unknown:
-        raise ValueError(f"hints name parts {sorted(unknown)} that are not in the input; parts are {sorted(meshes)}")
+        raise InputError(f"hints name parts {sorted(unknown)} that are not in the input; parts are {sorted(meshes)}")
     timings["load"] = time.perf_counter() - t0
     parts, clean_notes = clean_parts(dict(bar(meshes.items(), "clean", len(meshes))))
     notes += clean_notes
@@ -114,12 +132,24 @@ def build_twin(input_path, out_dir, name: str | None = None, units: str | None =
     files = write_meshes(art, out)
     write_urdf(art, files, out / f"{name}.urdf")
     write_mjcf(art, files, out / f"{name}.xml")
+    _check_compiles(out / f"{name}.xml")
     timings["write"] = time.perf_counter() - t1
     timings["total"] = time.perf_counter() - t0
     report = build_report(name, input_path, parts, structure, pieces, methods, art, verdicts, notes, timings)
     text = json.dumps(report, indent=2, default=_plain)
     (out / "report.json").write_text(text)
     return json.loads(text)
+
+
+def _check_compiles(mjcf: Path) -> None:
+    """The twin written must load in MuJoCo; if not, say so now rather than in the user's simulator."""
+    import mujoco
+
+    try:
+        mujoco.MjModel.from_xml_path(str(mjcf))
+    except ValueError as err:
+        raise InputError(f"the twin written to {mjcf} does not compile in MuJoCo: {' '.join(str(err).split())}; "
+                         f"check the input part named in the message") from None
 
 
 def _plain(value):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from simreal.errors import MissingFileError
 from simreal.twin.errors import TwinInputError
 
 
@@ -14,7 +15,7 @@ def twin_files(twin_dir) -> tuple[Path, dict]:
     """(MJCF path, report) of a twin directory written by ``simreal twin build``."""
     d = Path(twin_dir)
     if not d.is_dir():
-        raise FileNotFoundError(f"{d} is not a directory; give the --out directory of `simreal twin build`")
+        raise MissingFileError(f"{d} is not a directory; give the --out directory of `simreal twin build`")
     report_path = d / "report.json"
     if report_path.is_file():
         report = json.loads(report_path.read_text())
@@ -25,7 +26,7 @@ def twin_files(twin_dir) -> tuple[Path, dict]:
             raise TwinInputError(f"{d} holds no report.json and no MJCF; run `simreal twin build INPUT --out {d}` first")
         mjcf, report = xmls[0], {}
     if not mjcf.is_file():
-        raise FileNotFoundError(f"{mjcf} is missing; rebuild the twin")
+        raise MissingFileError(f"{mjcf} is missing; rebuild the twin")
     return mjcf, report
 
 

@@ -80,6 +80,10 @@ def clean_parts(meshes: dict[str, trimesh.Trimesh]) -> tuple[list[Part], list[st
         if len(mesh.faces) == 0 or mesh.area <= 1e-10:
             notes.append(f"part {name!r} has no surface area after repair; dropped it")
             continue
+        if len(mesh.vertices) < 4:
+            raise TwinInputError(f"part {name!r} has only {len(mesh.vertices)} vertices ({len(mesh.faces)} triangle(s)); "
+                                 f"a part needs at least 4 vertices, not all in one plane, for MuJoCo to load it. "
+                                 f"Fix or remove its mesh")
         watertight = bool(mesh.is_watertight)
         if not watertight:
             part_notes.append("not watertight after repair: collision from convex hulls of its pieces, shell inertia")

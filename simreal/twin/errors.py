@@ -1,5 +1,7 @@
-"""Errors of the twin pipeline. They derive from ValueError so the CLI prints them without a traceback."""
+"""Errors of the twin pipeline. They are InputErrors, so the CLI prints them without a traceback."""
+
+from simreal.errors import InputError
 
 
-class TwinInputError(ValueError):
+class TwinInputError(InputError):
     """Input the pipeline cannot use; the message says what to fix."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.spatial import ConvexHull, cKDTree
 
+from simreal.errors import InputError
 from simreal.twin.cleaning import Part
 
 
@@ -76,7 +77,7 @@ def build_structure(parts: list[Part], base_name: str | None = None) -> tuple[St
     if base_name is not None:
         names = [p.name for p in parts]
         if base_name not in names:
-            raise ValueError(f"hints name base {base_name!r}, which is not a part; parts are {names}")
+            raise InputError(f"hints name base {base_name!r}, which is not a part; parts are {names}")
         base = names.index(base_name)
     else:
         ground = [p.samples[:, 2].min() < lo[2] + tol for p in parts]

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import trimesh
 
+from simreal.errors import MissingFileError
 from simreal.twin.errors import TwinInputError
 
 MESH_EXTS = (".obj", ".stl", ".ply", ".glb", ".gltf", ".off")
@@ -33,7 +34,7 @@ def load_parts(path, units: str | None = None, up: str | None = None) -> tuple[d
     path = Path(path)
     notes: list[str] = []
     if not path.exists():
-        raise FileNotFoundError(f"input {path} does not exist; give a directory of part meshes or one GLB/OBJ/PLY file")
+        raise MissingFileError(f"input {path} does not exist; give a directory of part meshes or one GLB/OBJ/PLY file")
     if up not in (None, "z", "y"):
         raise TwinInputError(f"--up must be 'z' or 'y', got {up!r}")
     if path.is_dir():

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from simreal.errors import InputError, MissingFileError
+
 AXIS_TOL_RAD = 0.25
 ORIGIN_TOL = 0.05  # fraction of the object scale
 LIMIT_COVER = 0.5
@@ -41,9 +43,9 @@ def joints_from_urdf(path) -> list[dict]:
     try:
         root = ET.parse(str(path)).getroot()
     except ET.ParseError as err:
-        raise ValueError(f"{path} is not valid XML: {err}") from err
+        raise InputError(f"{path} is not valid XML: {err}") from err
     if root.tag != "robot":
-        raise ValueError(f"{path} is not a URDF (root element <{root.tag}>, expected <robot>)")
+        raise InputError(f"{path} is not a URDF (root element <{root.tag}>, expected <robot>)")
     joints = root.findall("joint")
     by_child = {j.find("child").get("link"): j for j in joints}
     cache: dict[str, np.ndarray] = {}
@@ -82,12 +84,12 @@ def load_joints(path) -> list[dict]:
     """Joints of a URDF, an MJCF, or a twin directory (its URDF)."""
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist")
+        raise MissingFileError(f"{path} does not exist")
     if path.is_dir():
         report = path / "report.json"
         urdfs = [path / json.loads(report.read_text())["files"]["urdf"]] if report.is_file() else sorted(path.glob("*.urdf"))
         if not urdfs:
-            raise FileNotFoundError(f"{path} holds no URDF; give a twin directory, a .urdf or an MJCF .xml")
+            raise MissingFileError(f"{path} holds no URDF; give a twin directory, a .urdf or an MJCF .xml")
         path = urdfs[0]
     if path.suffix.lower() == ".urdf":
         return joints_from_urdf(path)
@@ -95,7 +97,7 @@ def load_joints(path) -> list[dict]:
         from simreal.sim.articulation import joints_from_mjcf
 
         return joints_from_mjcf(path)
-    raise ValueError(f"{path}: expected a .urdf, an MJCF .xml or a twin directory")
+    raise InputError(f"{path}: expected a .urdf, an MJCF .xml or a twin directory")
 
 
 def line_distance(p1, d1, p2, d2) -> float:
@@ -145,12 +147,12 @@ def evaluate(pred_path, gt_path, scale: float | None = None) -> dict:
     pred = {j["child"]: j for j in load_joints(pred_path)}
     gt = [j for j in load_joints(gt_path) if j["type"] != "fixed"]
     if not gt:
-        raise ValueError(f"{gt_path} has no movable joints to score against")
+        raise InputError(f"{gt_path} has no movable joints to score against")
     if scale is None:
         report = Path(pred_path) / "report.json"
         scale = json.loads(report.read_text())["diag_m"] if report.is_file() else 1.0
     if not set(pred) & {j["child"] for j in gt}:
-        raise ValueError(f"no predicted joint moves a child link of the ground truth: predicted {sorted(pred)}, "
+        raise InputError(f"no predicted joint moves a child link of the ground truth: predicted {sorted(pred)}, "
                          f"ground truth {sorted(j['child'] for j in gt)}; name the parts like the ground-truth links")
     results = [score_joint(pred.get(j["child"]), j, scale) for j in gt]
     gt_children = {j["child"] for j in gt}

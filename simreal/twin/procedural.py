@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import trimesh
 
+from simreal.errors import UnknownNameError
+
 KINDS = ("cabinet", "box", "laptop", "microwave", "oven", "faucet")
 WALL = 0.018  # m, panel thickness of furniture boards (18 mm MDF)
 GAP = 0.004  # m, clearance between moving parts and the body
@@ -291,7 +293,7 @@ MAKERS = {"cabinet": cabinet, "box": lidded_box, "laptop": laptop, "microwave": 
 def generate(kind: str, seed: int, yaw: float | None = None) -> GenObject:
     """One object of ``kind`` (see KINDS); a random yaw unless given (radians)."""
     if kind not in MAKERS:
-        raise KeyError(f"unknown object kind {kind!r}; choose one of {list(KINDS)}")
+        raise UnknownNameError(f"unknown object kind {kind!r}; choose one of {list(KINDS)}")
     rng = np.random.default_rng(seed)
     obj = MAKERS[kind](rng)
     obj.seed = seed
@@ -310,7 +312,7 @@ def benchmark_set(n: int, seed: int = 0, kinds: list[str] | None = None) -> list
     cycle = list(kinds) if kinds else ["cabinet", "box", "laptop", "cabinet", "microwave", "oven", "faucet"]
     unknown = set(cycle) - set(KINDS)
     if unknown:
-        raise KeyError(f"unknown object kinds {sorted(unknown)}; choose from {list(KINDS)}")
+        raise UnknownNameError(f"unknown object kinds {sorted(unknown)}; choose from {list(KINDS)}")
     return [(cycle[i % len(cycle)], seed * 100003 + i) for i in range(n)]
 
 

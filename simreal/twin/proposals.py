@@ -15,6 +15,7 @@ from typing import Callable
 
 import numpy as np
 
+from simreal.errors import InputError, UnknownNameError
 from simreal.twin.cleaning import Part
 
 JOINT_TYPES = ("revolute", "prismatic", "continuous", "fixed")
@@ -56,7 +57,7 @@ def register_proposer(name: str, proposer: Proposer) -> None:
 
 def get_proposer(name: str) -> Proposer:
     if name not in _PROPOSERS:
-        raise KeyError(f"unknown proposer {name!r}; registered: {sorted(_PROPOSERS)}")
+        raise UnknownNameError(f"unknown proposer {name!r}; registered: {sorted(_PROPOSERS)}")
     return _PROPOSERS[name]
 
 
@@ -291,7 +292,7 @@ def _apply_hint(props: list[JointProposal], hint: dict) -> list[JointProposal]:
         return props
     want = HINT_TYPES.get(want, want)
     if want not in JOINT_TYPES:
-        raise ValueError(f"hint type {hint.get('type')!r} is not one of {list(JOINT_TYPES) + sorted(HINT_TYPES)}")
+        raise InputError(f"hint type {hint.get('type')!r} is not one of {list(JOINT_TYPES) + sorted(HINT_TYPES)}")
     kept = [p for p in props if p.type == want]
     for p in kept:
         p.prior += 5.0

@@ -104,7 +104,9 @@ def write_mjcf(art: Articulation, files: dict, path: Path) -> None:
     ET.SubElement(default, "joint", damping="0.02", armature="0.0001")
     asset = ET.SubElement(root, "asset")
     for link in art.links:
-        ET.SubElement(asset, "mesh", name=f"{art.name}_{link.name}_visual", file=files[link.name]["visual"])
+        # visual meshes carry no mass (density 0) and may be open or flat: shell inertia compiles for any surface
+        ET.SubElement(asset, "mesh", name=f"{art.name}_{link.name}_visual", file=files[link.name]["visual"],
+                      inertia="shell")
         for k, entry in enumerate(files[link.name]["collision"]):
             if entry[0] == "mesh":
                 ET.SubElement(asset, "mesh", name=f"{art.name}_{link.name}_col{k}", file=entry[1])

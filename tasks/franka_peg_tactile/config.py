@@ -22,6 +22,7 @@ from functools import partial
 
 import torch
 
+from simreal.errors import InputError
 from simreal.envs.config import ActionCfg, EnvCfg, EventTerm, ObsGroupCfg, ObsTerm, RewardTerm, TerminationTerm
 from simreal.math3d import quat_to_rotmat
 from simreal.mdp import events, observations as obs, rewards
@@ -207,7 +208,7 @@ def franka_peg_tactile_cfg(task: str = "insert", tactile: str | None = None) -> 
     """task: "place" or "insert"; tactile: "forces" or "rgb" (default: forces for place,
     80x60 images for insert)."""
     if task not in ("place", "insert"):
-        raise ValueError(f"task must be 'place' or 'insert', got {task!r}")
+        raise InputError(f"task must be 'place' or 'insert', got {task!r}")
     tactile = tactile or ("forces" if task == "place" else "rgb")
     is_insert = task == "insert"
     forces = ObsTerm(tactile_forces, params={"sensor": SENSOR, "sites": SITES, "objects": SHAPES}, scale=0.1)
@@ -216,7 +217,7 @@ def franka_peg_tactile_cfg(task: str = "insert", tactile: str | None = None) -> 
     elif tactile == "rgb":
         touch = ObsTerm(tactile_rgb, params={"sensor": SENSOR, "sites": SITES, "objects": SHAPES, "width": 80})
     else:
-        raise ValueError(f"tactile must be 'forces' or 'rgb', got {tactile!r}")
+        raise InputError(f"tactile must be 'forces' or 'rgb', got {tactile!r}")
     # per pad: total force and contact centroid (6 numbers), where the part sits in the hand
     summary = ObsTerm(tactile_contact_summary, params={"sensor": SENSOR, "sites": SITES, "objects": SHAPES})
     extra = {"tactile_summary": ObsGroupCfg(terms={"contact": summary}, noisy=False)}

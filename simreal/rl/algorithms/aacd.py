@@ -12,13 +12,14 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from simreal.errors import InputError
 from simreal.rl.checkpoint import CheckpointError, existing_checkpoint, load_checkpoint
 from simreal.rl.config import TrainCfg, from_dict, load_yaml
 
 
 def teacher_cfg(cfg: TrainCfg) -> TrainCfg:
     if not cfg.teacher.run_dir:
-        raise ValueError("AACD and distillation need a teacher: --teacher RUN_DIR (a finished PPO run on the same task)")
+        raise InputError("AACD and distillation need a teacher: --teacher RUN_DIR (a finished PPO run on the same task)")
     path = Path(cfg.teacher.run_dir) / "config.yaml"
     if not path.is_file():
         raise CheckpointError(f"teacher {cfg.teacher.run_dir} is not a simreal run directory (no config.yaml)")
@@ -29,7 +30,7 @@ def align_with_teacher(cfg: TrainCfg) -> TrainCfg:
     """The student's critic must be the teacher's critic: same groups and sizes."""
     teacher = teacher_cfg(cfg)
     if teacher.task != cfg.task:
-        raise ValueError(f"teacher was trained on {teacher.task!r}, the student is on {cfg.task!r}")
+        raise InputError(f"teacher was trained on {teacher.task!r}, the student is on {cfg.task!r}")
     return dataclasses.replace(cfg, critic=teacher.critic)
 
 

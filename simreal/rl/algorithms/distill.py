@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from simreal.errors import InputError
 from simreal.rl.optim import gradient_step
 
 
@@ -96,9 +97,9 @@ def load_teacher_actor(cfg, env, obs) -> nn.Module:
 
     tcfg = teacher_cfg(cfg)
     if tcfg.task != cfg.task:
-        raise ValueError(f"teacher was trained on {tcfg.task!r}, the student is on {cfg.task!r}")
+        raise InputError(f"teacher was trained on {tcfg.task!r}, the student is on {cfg.task!r}")
     if tcfg.actor.rnn_type:
-        raise ValueError(f"teacher {cfg.teacher.run_dir} has a recurrent actor ({tcfg.actor.rnn_type}); distillation "
+        raise InputError(f"teacher {cfg.teacher.run_dir} has a recurrent actor ({tcfg.actor.rnn_type}); distillation "
                          "queries its teacher one step at a time and needs an MLP teacher")
     teacher_algo = build_algorithm(tcfg, env, obs)
     path = existing_checkpoint(cfg.teacher.run_dir)

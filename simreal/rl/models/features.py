@@ -12,6 +12,7 @@ import math
 import torch
 from torch import nn
 
+from simreal.errors import InputError
 from simreal.rl.models.mlp import gather_groups
 from simreal.rl.models.normalizer import EmpiricalNormalizer
 
@@ -61,7 +62,7 @@ class GroupFeatures(nn.Module):
         images = images or {}
         unknown = set(images) - set(groups)
         if unknown:
-            raise ValueError(f"image groups {sorted(unknown)} are not among the model's groups {groups}")
+            raise InputError(f"image groups {sorted(unknown)} are not among the model's groups {groups}")
         self.slices: list[tuple[str, int, int]] = []  # (group, start, end) in the flat input
         vec_cols, start = [], 0
         for g in groups:
@@ -69,7 +70,7 @@ class GroupFeatures(nn.Module):
             if g in images:
                 S, H, W, C = images[g]
                 if S * H * W * C != dim:
-                    raise ValueError(f"image group {g!r} has {dim} values, but its shape {images[g]} needs {S * H * W * C}")
+                    raise InputError(f"image group {g!r} has {dim} values, but its shape {images[g]} needs {S * H * W * C}")
             else:
                 vec_cols.extend(range(start, start + dim))
             self.slices.append((g, start, start + dim))

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 from torch.distributions import Normal
 
+from simreal.errors import InputError
 from simreal.rl.models.features import GroupModel
 from simreal.rl.models.mlp import mlp
 
@@ -33,7 +34,7 @@ class RecurrentGaussianActor(GroupModel):
                  init_std: float = 1.0, normalize: bool = True, images: dict | None = None, rnn_type: str = "gru",
                  rnn_hidden: int = 128, rnn_layers: int = 1):
         if rnn_type not in RNN_TYPES:
-            raise ValueError(f"unknown rnn_type {rnn_type!r}; choose one of {sorted(RNN_TYPES)} (or null for an MLP actor)")
+            raise InputError(f"unknown rnn_type {rnn_type!r}; choose one of {sorted(RNN_TYPES)} (or null for an MLP actor)")
         super().__init__(obs, groups, normalize, images)
         self.num_actions = num_actions
         self.rnn_type = rnn_type

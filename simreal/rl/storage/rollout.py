@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import torch
 
+from simreal.errors import InputError
+
 
 class RolloutStorage:
     def __init__(self, num_steps: int, num_envs: int, actor_dim: int, critic_dim: int, num_actions: int, device,
@@ -77,7 +79,7 @@ class RolloutStorage:
         N = self.actor_in.shape[1]
         size = N // num_minibatches
         if size == 0:
-            raise ValueError(f"a recurrent actor splits envs into minibatches: {N} envs cannot make "
+            raise InputError(f"a recurrent actor splits envs into minibatches: {N} envs cannot make "
                              f"{num_minibatches}; lower ppo.minibatches or raise num_envs")
         for _ in range(epochs):
             perm = torch.randperm(N, generator=generator, device=generator.device).to(self.actor_in.device)

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from simreal.errors import InputError, MissingFileError
 from simreal.sensors.tactile.cache import array_hash, cache_dir
 from simreal.sensors.tactile.calibration_io import Calibration
 from simreal.sensors.tactile.sensors import SensorCfg, get_sensor
@@ -25,18 +26,18 @@ from simreal.sensors.tactile.shading import bin_index, gaussian_blur, position_b
 HOLDOUT_EVERY = 4  # frames 3, 7, 11, ... are held out of the default fit for validation
 
 
-class CalibrationMissingError(FileNotFoundError):
+class CalibrationMissingError(MissingFileError):
     """A sensor without a calibration and without public frames to make one."""
 
 
 def load_press_data(path) -> dict:
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"ball-press data {path} does not exist")
+        raise MissingFileError(f"ball-press data {path} does not exist")
     data = np.load(path, allow_pickle=False)
     need = {"f0", "imgs", "touch_center", "touch_radius"}
     if need - set(data.files):
-        raise ValueError(f"{path} lacks {sorted(need - set(data.files))}; expected the format of taxim's dataPack.npz "
+        raise InputError(f"{path} lacks {sorted(need - set(data.files))}; expected the format of taxim's dataPack.npz "
                          "(f0, imgs, touch_center (x, y) px, touch_radius px)")
     return {k: data[k] for k in need}
 
@@ -48,7 +49,7 @@ def ball_depth_maps(centers_xy, radii_px, ball_radius_mm: float, mm_per_px: floa
     a = torch.as_tensor(np.asarray(radii_px, dtype=np.float32), device=device) * mm_per_px
     R = ball_radius_mm
     if (a >= R).any():
-        raise ValueError(f"contact radius {float(a.max()):.3f} mm is not smaller than the ball radius {R} mm")
+        raise InputError(f"contact radius {float(a.max()):.3f} mm is not smaller than the ball radius {R} mm")
     depth = R - torch.sqrt(R * R - a * a)  # (N,)
     x = (torch.arange(width, device=device) + 0.5).view(1, 1, -1)
     y = (torch.arange(height, device=device) + 0.5).view(1, -1, 1)
@@ -67,7 +68,7 @@ def fit_calibration(data: dict, ball_radius_mm: float, mm_per_px: float, frames=
     centers = data["touch_center"] if frames is None else data["touch_center"][np.asarray(frames)]
     radii = data["touch_radius"] if frames is None else data["touch_radius"][np.asarray(frames)]
     if len(imgs) == 0:
-        raise ValueError("no ball-press frames to fit")
+        raise InputError("no ball-press frames to fit")
     H, W = imgs.shape[1:3]
     bg = torch.from_numpy(data["f0"].astype(np.float32))
     bg = gaussian_blur(bg.permute(2, 0, 1), 1.0, replicate=True).permute(1, 2, 0)  # sensor noise off the background
@@ -98,7 +99,7 @@ def fit_calibration(data: dict, ball_radius_mm: float, mm_per_px: float, frames=
     coef = coef.reshape(n_mag, n_dir, 6, 3).numpy()
     empty = (count == 0).reshape(n_mag, n_dir).numpy()
     if empty.all():
-        raise ValueError("no contact pixels in the ball-press frames; check touch_center/touch_radius")
+        raise InputError("no contact pixels in the ball-press frames; check touch_center/touch_radius")
     if empty.any():  # fill empty bins from the nearest fitted bin (direction wraps around)
         tiled = np.concatenate([empty] * 3, axis=1)
         _, (ii, jj) = ndimage.distance_transform_edt(tiled, return_indices=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from simreal.errors import InputError, MissingFileError
 from simreal.sensors.tactile.cache import save_npz_atomic
 
 FORMAT_VERSION = 1
@@ -37,11 +38,11 @@ class Calibration:
     def load(cls, path) -> "Calibration":
         path = Path(path)
         if not path.is_file():
-            raise FileNotFoundError(
+            raise MissingFileError(
                 f"calibration file {path} does not exist; create one with `simreal tactile calibrate`")
         data = np.load(path)
         missing = {"table", "background", "theta_max", "blur_sigma_mm", "meta"} - set(data.files)
         if missing:
-            raise ValueError(f"{path} is not a simreal tactile calibration (missing {sorted(missing)})")
+            raise InputError(f"{path} is not a simreal tactile calibration (missing {sorted(missing)})")
         return cls(data["table"], data["background"], float(data["theta_max"]), float(data["blur_sigma_mm"]),
                    json.loads(str(data["meta"])))

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
+
+from simreal.argtypes import finite_float, nonneg_float, nonneg_int, positive_float, positive_int
+
+from simreal.errors import InputError
 
 
 def _calibrate(args) -> int:
@@ -18,7 +23,7 @@ def _calibrate(args) -> int:
     ball = args.ball_radius_mm or cfg.calib_ball_radius_mm
     if args.data is None:
         if cfg.calib_source is None:
-            raise ValueError(f"sensor {cfg.name!r} has no public ball-press frames; pass --data FRAMES.npz "
+            raise InputError(f"sensor {cfg.name!r} has no public ball-press frames; pass --data FRAMES.npz "
                              "(taxim's dataPack.npz format) with --ball-radius-mm and --mm-per-px")
         data_path, mm_per_px = taxim_data_path(cfg.calib_source), args.mm_per_px or cfg.calib_mm_per_px
     else:
@@ -53,15 +58,20 @@ def _press(args) -> int:
 
     from simreal.sensors.tactile.sensors import get_sensor
 
-    size = [float(s) for s in str(args.size_mm).split(",")]
+    try:
+        size = [float(s) for s in str(args.size_mm).split(",")]
+    except ValueError:
+        raise InputError(f"--size-mm takes numbers separated by commas, e.g. 4 or 6,10; got {args.size_mm!r}") from None
+    if not all(math.isfinite(v) and v > 0 for v in size):
+        raise InputError(f"--size-mm must be finite and > 0, got {args.size_mm!r}")
     sensor = get_sensor(args.sensor)
     if args.taxels:
         try:
             rows, cols = (int(v) for v in args.taxels.lower().split("x"))
         except ValueError:
-            raise ValueError(f"--taxels takes ROWSxCOLS, e.g. 20x28; got {args.taxels!r}") from None
+            raise InputError(f"--taxels takes ROWSxCOLS, e.g. 20x28; got {args.taxels!r}") from None
         if rows < 1 or cols < 1:
-            raise ValueError(f"--taxels needs at least one row and column, got {args.taxels!r}")
+            raise InputError(f"--taxels needs at least one row and column, got {args.taxels!r}")
         sensor = get_sensor(args.sensor, taxel_rows=rows, taxel_cols=cols)
     result = press(sensor, args.indenter, size, args.depth_mm, slide_mm=args.slide_mm, width=args.width,
                    calibration=args.calibration)
@@ -93,9 +103,9 @@ def add_verbs(verbs, bench) -> None:
     p.add_argument("--sensor", default="gelsight_r15")
     p.add_argument("--data", help="ball-press frames (.npz like taxim's dataPack.npz); "
                                   "default: the sensor's taxim data")
-    p.add_argument("--ball-radius-mm", type=float, help="radius of the pressed ball (default: the sensor's data)")
-    p.add_argument("--mm-per-px", type=float, help="pixel size of the frames (default: the sensor's data)")
-    p.add_argument("--holdout-every", type=int, default=4, help="hold out every N-th frame for validation (0: none)")
+    p.add_argument("--ball-radius-mm", type=positive_float, help="radius of the pressed ball (default: the sensor's data)")
+    p.add_argument("--mm-per-px", type=positive_float, help="pixel size of the frames (default: the sensor's data)")
+    p.add_argument("--holdout-every", type=nonneg_int, default=4, help="hold out every N-th frame for validation (0: none)")
     p.add_argument("--out", help="calibration file (default: the sensor's cached default)")
     p.set_defaults(func=_calibrate)
 
@@ -104,9 +114,9 @@ def add_verbs(verbs, bench) -> None:
     p.add_argument("--indenter", default="sphere", help="sphere | cylinder | box | path to a mesh file")
     p.add_argument("--size-mm", default="4", help="sphere: diameter; cylinder: diameter[,length]; box: x[,y[,z]]; "
                                                   "mesh: largest extent")
-    p.add_argument("--depth-mm", type=float, required=True)
-    p.add_argument("--slide-mm", type=float, default=0.0, help="tangential slide along the sensor's x axis")
-    p.add_argument("--width", type=int, help="image width in pixels (default: the sensor's native width)")
+    p.add_argument("--depth-mm", type=nonneg_float, required=True)
+    p.add_argument("--slide-mm", type=finite_float, default=0.0, help="tangential slide along the sensor's x axis")
+    p.add_argument("--width", type=positive_int, help="image width in pixels (default: the sensor's native width)")
     p.add_argument("--calibration", help="calibration file (default: the sensor's cached default)")
     p.add_argument("--taxels", help="force field grid ROWSxCOLS (default: the sensor model's, 10x14)")
     p.add_argument("--out", default="press.npz")
@@ -115,10 +125,10 @@ def add_verbs(verbs, bench) -> None:
 
     p = bench.add_parser("tactile", help="tactile RGB frames/s and taxel updates/s, against taxim's renderer")
     p.add_argument("--sensor", default="gelsight_r15")
-    p.add_argument("--num-envs", type=int, default=256)
-    p.add_argument("--policy-width", type=int, default=80, help="policy image width (TacSL: 80x60)")
-    p.add_argument("--seconds", type=float, default=5.0, help="measuring time per figure")
+    p.add_argument("--num-envs", type=positive_int, default=256)
+    p.add_argument("--policy-width", type=positive_int, default=80, help="policy image width (TacSL: 80x60)")
+    p.add_argument("--seconds", type=positive_float, default=5.0, help="measuring time per figure")
     p.add_argument("--device", default="cpu")
     p.add_argument("--no-taxim", action="store_true", help="skip the taxim baseline")
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    p.add_argument("--threads", type=nonneg_int, default=0, help="torch CPU threads (0: torch's default)")
     p.set_defaults(func=_bench)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import torch
 
+from simreal.errors import InputError
 from simreal.sensors.tactile.sdf import Sdf
 
 
@@ -32,7 +33,7 @@ class ContactGeometry:
 
     def __init__(self, sdfs: list[Sdf], rot: torch.Tensor, trans: torch.Tensor):
         if rot.shape[1] != len(sdfs) or trans.shape[1] != len(sdfs):
-            raise ValueError(f"{len(sdfs)} shapes but poses for {rot.shape[1]}")
+            raise InputError(f"{len(sdfs)} shapes but poses for {rot.shape[1]}")
         self.sdfs, self.rot, self.trans = sdfs, rot, trans
         self.batch = rot.shape[0]
 

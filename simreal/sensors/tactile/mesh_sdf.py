@@ -14,11 +14,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from simreal.errors import InputError
 from simreal.sensors.tactile.cache import array_hash, cache_dir, save_npz_atomic
 from simreal.sensors.tactile.sdf import GridSdf
 
 
-class MeshError(ValueError):
+class MeshError(InputError):
     """A mesh that cannot serve as an indenter or object (not loadable, not closed)."""
 
 

@@ -7,11 +7,14 @@ the slip velocity of the shear forces.
 
 from __future__ import annotations
 
+import math
+
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from simreal.errors import InputError
 from simreal.sensors.tactile.calibration import get_calibration
 from simreal.sensors.tactile.depth import depth_image
 from simreal.sensors.tactile.forces import force_field
@@ -29,7 +32,7 @@ def make_indenter(kind: str, size_mm) -> Sdf:
     scaled so that its largest extent is size_mm[0]."""
     size = [float(s) * 1e-3 for s in (size_mm if isinstance(size_mm, (list, tuple)) else [size_mm])]
     if not size or any(s <= 0 for s in size):
-        raise ValueError(f"indenter sizes must be positive millimetres, got {size_mm}")
+        raise InputError(f"indenter sizes must be positive millimetres, got {size_mm}")
     if kind == "sphere":
         return SphereSdf(size[0] / 2)
     if kind == "cylinder":
@@ -43,7 +46,7 @@ def make_indenter(kind: str, size_mm) -> Sdf:
 
     path = Path(kind)
     if not path.suffix:
-        raise ValueError(f"unknown indenter {kind!r}; use one of {list(PRIMITIVES)} or a mesh file (.stl, .obj, .ply)")
+        raise InputError(f"unknown indenter {kind!r}; use one of {list(PRIMITIVES)} or a mesh file (.stl, .obj, .ply)")
     mesh = load_watertight_mesh(path)
     mesh.apply_scale(size[0] / float(mesh.extents.max()))
     mesh.apply_translation(-mesh.bounding_box.centroid)
@@ -67,8 +70,12 @@ def press(sensor: str | SensorCfg, indenter: str, size_mm, depth_mm: float, slid
     forces (rows, cols, 3) [normal, shear x, shear y] in N, taxel_xy_mm (rows, cols, 2),
     and scalars mm_per_px, depth and slide."""
     cfg = get_sensor(sensor) if isinstance(sensor, str) else sensor
-    if depth_mm < 0:
-        raise ValueError(f"press depth must be >= 0 mm, got {depth_mm}")
+    if not (math.isfinite(depth_mm) and depth_mm >= 0):
+        raise InputError(f"press depth must be a finite number >= 0 mm, got {depth_mm}")
+    if not math.isfinite(slide_mm) or not (math.isfinite(slide_speed_mm_s) and slide_speed_mm_s >= 0):
+        raise InputError(f"slide must be finite and its speed >= 0, got slide {slide_mm} mm at {slide_speed_mm_s} mm/s")
+    if width is not None and int(width) < 1:
+        raise InputError(f"image width must be at least 1 pixel, got {width}")
     sdf = make_indenter(indenter, size_mm).to(device)
     W = int(width or cfg.width_px)
     H = int(round(W * cfg.height_px / cfg.width_px))

@@ -11,6 +11,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from simreal.errors import InputError
+
 
 class Sdf:
     """A shape's signed distance; subclasses implement :meth:`distance`."""
@@ -39,7 +41,7 @@ class Sdf:
 class SphereSdf(Sdf):
     def __init__(self, radius: float):
         if radius <= 0:
-            raise ValueError(f"sphere radius must be positive, got {radius}")
+            raise InputError(f"sphere radius must be positive, got {radius}")
         self.radius = float(radius)
 
     def distance(self, p):
@@ -58,7 +60,7 @@ class BoxSdf(Sdf):
     def __init__(self, half_size):
         self.half = torch.as_tensor(half_size, dtype=torch.float32)
         if self.half.shape != (3,) or (self.half <= 0).any():
-            raise ValueError(f"box half sizes must be 3 positive numbers, got {half_size}")
+            raise InputError(f"box half sizes must be 3 positive numbers, got {half_size}")
 
     def to(self, device):
         self.half = self.half.to(device)
@@ -78,7 +80,7 @@ class CylinderSdf(Sdf):
 
     def __init__(self, radius: float, half_length: float):
         if radius <= 0 or half_length <= 0:
-            raise ValueError(f"cylinder radius and half length must be positive, got {radius}, {half_length}")
+            raise InputError(f"cylinder radius and half length must be positive, got {radius}, {half_length}")
         self.radius, self.half_length = float(radius), float(half_length)
 
     def distance(self, p):

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from simreal.errors import UnknownNameError
+
 
 @dataclass(frozen=True)
 class SensorCfg:
@@ -81,5 +83,5 @@ SENSORS: dict[str, SensorCfg] = {
 def get_sensor(name: str, **overrides) -> SensorCfg:
     """The sensor model ``name`` with fields overridden (e.g. ``taxel_rows=20``)."""
     if name not in SENSORS:
-        raise KeyError(f"unknown tactile sensor {name!r}; valid sensors: {sorted(SENSORS)}")
+        raise UnknownNameError(f"unknown tactile sensor {name!r}; valid sensors: {sorted(SENSORS)}")
     return replace(SENSORS[name], **overrides) if overrides else SENSORS[name]

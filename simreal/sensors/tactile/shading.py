@@ -15,6 +15,7 @@ import math
 import torch
 import torch.nn.functional as F
 
+from simreal.errors import InputError
 from simreal.sensors.tactile.calibration_io import Calibration
 
 SLOPE_EPS_RAD = 2e-3  # flatter than this: background (colour change well under one level)
@@ -85,7 +86,7 @@ class Shader:
         # tiles follow the contact at full resolution; a small image is one tile
         self.tile = 32 if width * height > 160 * 120 else max(width, height)
         if self.halo > self.tile:
-            raise ValueError(f"blur of {self.blur_px:.1f} px reaches past a {self.tile}-px tile; lower blur_sigma_mm")
+            raise InputError(f"blur of {self.blur_px:.1f} px reaches past a {self.tile}-px tile; lower blur_sigma_mm")
         self._mag2_eps = math.tan(SLOPE_EPS_RAD) ** 2
 
     def colour_change(self, depth_mm: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -97,7 +98,7 @@ class Shader:
         """
         B, H, W = depth_mm.shape
         if (H, W) != (self.height, self.width):
-            raise ValueError(f"depth map is {(H, W)}, shader renders {(self.height, self.width)}")
+            raise InputError(f"depth map is {(H, W)}, shader renders {(self.height, self.width)}")
         T, m = self.tile, self.halo
         nty, ntx = -(-H // T), -(-W // T)
         padded = F.pad(depth_mm, (m, ntx * T - W + m, m, nty * T - H + m))  # zero: no contact off the gel
