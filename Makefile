@@ -34,6 +34,7 @@ demo: setup
 	$(SR) deploy-demo out/demo-reach-bundle --targets 5
 
 test: setup
+	$(PY) -m ruff check simreal tasks ros_nodes tests setup.py
 	$(PY) -m pytest -q tests
 
 test-slow: setup

@@ -1,4 +1,22 @@
+import shutil
+from pathlib import Path
+
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
+
+# Shipped data: the top-level configs/ and assets/ go into the wheel as simreal/_data/
+# (simreal.data finds them there, or in the checkout for an editable install).
+DATA_DIRS = ("configs", "assets")
+
+
+class BuildPyWithData(build_py):
+    def run(self):
+        super().run()
+        for name in DATA_DIRS:
+            dest = Path(self.build_lib) / "simreal" / "_data" / name
+            shutil.rmtree(dest, ignore_errors=True)
+            shutil.copytree(name, dest, ignore=shutil.ignore_patterns("*.md", "__pycache__"))
+
 
 GPU = ["mujoco-warp>=4.0,<5", "warp-lang>=1.10"]
 RL = ["rsl-rl-lib==5.5.1", "gymnasium>=1.0", "tensorboard>=2.15", "matplotlib>=3.8", "onnx>=1.16", "onnxruntime>=1.18"]
@@ -10,7 +28,8 @@ ROS = [
 ]
 # open3d needs Debian's libusb-1.0-0; manifold3d (mesh booleans) is optional for the procedural generator
 TWIN = ["trimesh>=4.0", "coacd>=1.0", "open3d>=0.18", "scipy>=1.11", "manifold3d>=3.0"]
-TACTILE = ["scipy>=1.11", "taxim>=1.4"]  # taxim ships real GelSight calibration frames
+# taxim ships real GelSight calibration frames; jax runs its simulator, the `bench tactile` baseline
+TACTILE = ["scipy>=1.11", "taxim>=1.4", "jax>=0.4", "jaxlib>=0.4"]
 
 TASK_PACKAGES = [f"simreal.tasks.{p}" for p in find_packages("tasks")]
 
@@ -41,8 +60,9 @@ setup(
         "tactile": TACTILE,
         # everything the test suite exercises (the README's `make test` installs this)
         # gymnasium-robotics: its Franka Kitchen models are the real articulated objects the twin tests rebuild
-        "dev": ["pytest>=8", "pytest-timeout>=2.3", "gymnasium-robotics>=1.4", "stable-baselines3>=2.3"]
+        "dev": ["pytest>=8", "pytest-timeout>=2.3", "ruff>=0.6", "gymnasium-robotics>=1.4", "stable-baselines3>=2.3"]
         + GPU + RL + ROS + TWIN + TACTILE,
     },
+    cmdclass={"build_py": BuildPyWithData},
     entry_points={"console_scripts": ["simreal=simreal.cli:main"]},
 )

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import rclpy
+from builtin_interfaces.msg import Duration
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import PoseStamped
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
@@ -27,14 +28,20 @@ from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor, Si
 from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
 from rclpy.parameter import Parameter
 from rclpy.qos import qos_profile_sensor_data
-from builtin_interfaces.msg import Duration
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
 from std_srvs.srv import SetBool, Trigger
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
-from simreal.deploy.controller import (ESTOP, RUNNING, STALE_HOLD, ControllerCfg, DeployController, missing_joints,
-                                       missing_joints_message)
+from simreal.deploy.controller import (
+    ESTOP,
+    RUNNING,
+    STALE_HOLD,
+    ControllerCfg,
+    DeployController,
+    missing_joints,
+    missing_joints_message,
+)
 from simreal.deploy.stats import LoopStats
 from simreal.errors import SimrealError
 

@@ -24,6 +24,16 @@ def _list_tasks(args) -> int:
     return 0
 
 
+def _configs(args) -> int:
+    from simreal.data import data_path, shipped_configs
+
+    if args.name:
+        print(data_path("configs", *args.name.split("/")))
+    else:
+        print("\n".join(shipped_configs()))
+    return 0
+
+
 def _bench_sim(args) -> int:
     from simreal.bench.sim import bench_sim
 
@@ -70,6 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = verbs.add_parser("list-tasks", help="list registered task ids")
     p.set_defaults(func=_list_tasks)
+
+    p = verbs.add_parser("configs", help="list the shipped config files, or print the path of one "
+                         "(e.g. --params-file $(simreal configs ros/policy_node.yaml))")
+    p.add_argument("name", nargs="?", help="a file relative to configs/, e.g. ros/policy_node.yaml")
+    p.set_defaults(func=_configs)
 
     bench = verbs.add_parser("bench", help="benchmarks; each prints one JSON object as its last line")
     bench = bench.add_subparsers(dest="bench", required=True, metavar="BENCH")

@@ -13,8 +13,9 @@ import pkgutil
 from dataclasses import dataclass
 from typing import Callable
 
-from simreal.errors import InputError, UnknownNameError
+from simreal.cfgcheck import SCALAR_TYPES, check_limits, coerce
 from simreal.envs.config import EnvCfg
+from simreal.errors import InputError, UnknownNameError
 
 
 @dataclass(frozen=True)
@@ -50,16 +51,28 @@ def list_tasks() -> list[TaskSpec]:
     return [_TASKS[k] for k in sorted(_TASKS)]
 
 
-def task_cfg(task_id: str, **overrides) -> EnvCfg:
-    """The task's config with top-level fields overridden (num_envs=..., seed=...)."""
+def task_spec(task_id: str) -> TaskSpec:
     _load_tasks()
     if task_id not in _TASKS:
         raise UnknownNameError(f"unknown task {task_id!r}; valid task ids: {sorted(_TASKS)}")
-    cfg = _TASKS[task_id].factory()
+    return _TASKS[task_id]
+
+
+def task_cfg(task_id: str, **overrides) -> EnvCfg:
+    """The task's config with top-level fields overridden (num_envs=..., seed=...)."""
+    cfg = task_spec(task_id).factory()
     unknown = set(overrides) - {f.name for f in dataclasses.fields(cfg)}
     if unknown:
         raise InputError(f"unknown env config fields {sorted(unknown)}; valid: {[f.name for f in dataclasses.fields(cfg)]}")
-    return dataclasses.replace(cfg, **overrides)
+    types = {f.name: str(f.type) for f in dataclasses.fields(cfg)}
+    checked = {}
+    for key, value in overrides.items():
+        if types[key] in SCALAR_TYPES:  # term tables and scene configs are checked where they are used
+            value = coerce(value, types[key], f"env.{key}")
+            if key in cfg.LIMITS:
+                check_limits(value, cfg.LIMITS[key], f"env.{key}")
+        checked[key] = value
+    return dataclasses.replace(cfg, **checked)
 
 
 def make_env(task_id: str, **overrides):

@@ -9,12 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from bundle_tools import rehash
 
 from simreal.deploy.controller import RUNNING, STALE_HOLD, ControllerCfg, ControllerCfgError, DeployController
 from simreal.deploy.safety import SafetyConfigError, SafetyFilter
 from simreal.export import BundleError, load_bundle
-
-from bundle_tools import rehash
 
 BUNDLE = Path(__file__).parent / "data" / "franka_reach_bundle"
 

@@ -7,11 +7,10 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from bundle_tools import rehash
 
 from simreal.deploy.spec import DeploySpec
 from simreal.export import BundleError, ParityError, load_bundle, write_bundle
-
-from bundle_tools import rehash
 
 
 class _Normalized(torch.nn.Module):

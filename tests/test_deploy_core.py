@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 import torch
 
-from simreal.deploy.actions import ActionProcessor
 from simreal.deploy.controller import ESTOP, INACTIVE, RUNNING, SOFT_START, STALE_HOLD, ControllerCfg, DeployController
 from simreal.deploy.from_task import deploy_spec_from_task
 from simreal.deploy.observations import ObservationBuilder
@@ -77,22 +76,6 @@ def test_observations_equal_the_envs_on_recorded_states(spec, noiseless_env):
             ours = builder.build(qpos[i], qvel[i], {"target": env.buffers["target"][i].numpy()},
                                  env.action.last_action[i].numpy())
             np.testing.assert_array_equal(ours, obs["policy"][i].numpy())
-
-
-def test_action_processing_equals_the_envs(spec, noiseless_env):
-    env = noiseless_env
-    env.reset()
-    procs = []
-    for i in range(env.num_envs):
-        p = ActionProcessor(spec)
-        p.reset(env.backend.qpos[i, env.arm_qpos_ids].numpy())
-        procs.append(p)
-    g = torch.Generator().manual_seed(1)
-    for _ in range(20):  # large actions: exercises the clip and the joint limits
-        a = torch.randn(env.num_envs, env.num_actions, generator=g) * 3.0
-        env.step(a)
-        for i, p in enumerate(procs):
-            np.testing.assert_array_equal(p.process(a[i].numpy()), env.action.target[i].numpy())
 
 
 def test_history_stacks_oldest_first(spec):

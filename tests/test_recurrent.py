@@ -7,7 +7,7 @@ import torch
 from tensordict import TensorDict
 
 from simreal.rl.config import default_cfg
-from simreal.rl.evaluate import evaluate, load_run, Policy
+from simreal.rl.evaluate import Policy, evaluate, load_run
 from simreal.rl.factory import build_algorithm
 from simreal.rl.runner import Runner
 

@@ -16,10 +16,10 @@ import pytest
 
 rclpy = pytest.importorskip("rclpy")
 
+from bundle_tools import rehash  # noqa: E402
+
 from simreal.ros_nodes.demo import Probe, run_demo, sample_targets  # noqa: E402
 from simreal.ros_nodes.launch import ros_env, spawn, stop  # noqa: E402
-
-from bundle_tools import rehash  # noqa: E402
 
 BUNDLE = Path(__file__).parent / "data" / "franka_reach_bundle"
 PERIOD = 0.02  # the bundle's control period

@@ -12,9 +12,9 @@ import yaml
 
 rclpy = pytest.importorskip("rclpy")
 
-from simreal.ros_nodes.launch import ros_env, spawn, stop  # noqa: E402
-
 from test_ros_deploy import BUNDLE, Graph, _domain  # noqa: E402
+
+from simreal.ros_nodes.launch import ros_env, spawn, stop  # noqa: E402
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -7,12 +7,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from test_rl_runner import tiny_cfg
 
 from simreal.cli import main
 from simreal.rl.checkpoint import CheckpointError, checkpoint_path, load_checkpoint, load_torch_file
 from simreal.rl.runner import Runner
-
-from test_rl_runner import tiny_cfg
 
 
 class Payload:

@@ -6,8 +6,13 @@ import torch
 
 from simreal.sensors.tactile.augment import AugmentCfg, TactileAugment
 from simreal.sensors.tactile.calibration import (
-    CalibrationMissingError, ball_depth_maps, default_calibration_path, get_calibration, load_press_data,
-    split_frames, taxim_data_path,
+    CalibrationMissingError,
+    ball_depth_maps,
+    default_calibration_path,
+    get_calibration,
+    load_press_data,
+    split_frames,
+    taxim_data_path,
 )
 from simreal.sensors.tactile.calibration_io import Calibration
 from simreal.sensors.tactile.sensors import get_sensor

@@ -84,9 +84,9 @@ def _rsl_rl(env, seed):
 
 
 def _sb3(env, seed):
+    import gymnasium as gym
     from stable_baselines3 import PPO
     from stable_baselines3.common.vec_env import VecEnv
-    import gymnasium as gym
 
     class SB3Adapter(VecEnv):
         """simreal env as an SB3 VecEnv (numpy; policy group only: SB3 has no asymmetric critic)."""
@@ -159,28 +159,3 @@ def bench_learn(task: str, threshold: float, budget_s: float, num_envs: int, see
         # > 1: simreal reached the threshold that many times sooner; budget_s stands in for "never"
         out[f"speedup_vs_{name}"] = round((t or budget_s) / base, 2) if base else None
     return out
-
-
-def bench_offpolicy(task: str, steps: int, seeds: list[int], algos: list[str], episodes: int = 10, bar: float = -250.0) -> dict:
-    """Off-policy check on a Gymnasium benchmark: each algorithm and seed trains for
-    ``steps`` env steps, then its deterministic policy is evaluated on ``episodes`` episodes."""
-    import tempfile
-
-    from simreal.rl.config import default_cfg
-    from simreal.rl.evaluate import evaluate
-    from simreal.rl.runner import Runner
-
-    results: dict = {}
-    for algo in algos:
-        runs = []
-        for seed in seeds:
-            with tempfile.TemporaryDirectory() as run_dir:
-                start = time.perf_counter()
-                Runner(default_cfg(task, algo, {"seed": seed, "steps": steps}), run_dir=run_dir, log=False).train()
-                wall = time.perf_counter() - start
-                ev = evaluate(run_dir, episodes=episodes, which="latest", seed=1000 + seed)
-            runs.append({"seed": seed, "mean_return": ev["mean_return"], "train_s": round(wall, 1)})
-            print(f"{algo} seed {seed}: {runs[-1]}", flush=True)
-        mean = sum(r["mean_return"] for r in runs) / len(runs)
-        results[algo] = {"runs": runs, "mean_return": round(mean, 2), "all_seeds_pass": all(r["mean_return"] >= bar for r in runs)}
-    return {"bench": "offpolicy", "task": task, "steps": steps, "seeds": seeds, "bar": bar, "results": results}

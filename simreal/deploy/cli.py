@@ -7,7 +7,6 @@ import argparse
 import json
 
 
-
 def add_verbs(verbs, bench) -> None:
     p = verbs.add_parser("export", help="write a deploy bundle from a simreal run directory")
     p.add_argument("run_dir")
@@ -33,13 +32,13 @@ def add_verbs(verbs, bench) -> None:
 
     p = verbs.add_parser("deploy", help="run a bundle as a ROS 2 lifecycle policy node")
     p.add_argument("bundle")
-    _ros_args_option(p, "configs/ros/policy_node.yaml")
+    _ros_args_option(p, "$(simreal configs ros/policy_node.yaml)")
     p.set_defaults(func=_deploy)
 
     p = verbs.add_parser("sim-robot", help="a MuJoCo arm speaking ros2_control's topics")
     p.add_argument("--robot", help="registered robot or menagerie:<dir>/<file>.xml (default franka_panda)")
     p.add_argument("--rate", type=float, help="joint state rate and simulation pacing, Hz (default 500)")
-    _ros_args_option(p, "configs/ros/sim_robot.yaml")
+    _ros_args_option(p, "$(simreal configs ros/sim_robot.yaml)")
     p.set_defaults(func=_sim_robot)
 
     p = verbs.add_parser("record", help="record the deployment topics to an MCAP file (rosbag2 format)")

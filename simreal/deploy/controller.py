@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simreal.deploy.actions import ActionProcessor
+from simreal.actions import processor_for
 from simreal.deploy.observations import ObservationBuilder
 from simreal.deploy.safety import SafetyFilter
 from simreal.deploy.spec import DeploySpec
@@ -101,7 +101,7 @@ class DeployController:
         spec.validate()
         self.period_s = self.cfg.control_period_s or spec.control_period_s
         self.obs_builder = ObservationBuilder(spec)
-        self.actions = ActionProcessor(spec)
+        self.actions = processor_for(spec)
         limits = np.asarray(spec.joint_pos_limits, dtype=np.float64)
         self.lower, self.upper = limits[:, 0], limits[:, 1]
         self.vel_limits = np.asarray(spec.joint_vel_limits, dtype=np.float64)

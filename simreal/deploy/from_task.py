@@ -29,9 +29,13 @@ def _source_of(term) -> tuple[str, str | None]:
 
 def deploy_spec_from_cfg(cfg, task_id: str = "", group: str = "policy", provenance: dict | None = None) -> DeploySpec:
     """A DeploySpec for the ``group`` observations and the action term of an ``EnvCfg``."""
+    from simreal.actions import action_type
     from simreal.robots import get_robot
 
     robot = get_robot(cfg.scene.robot)
+    kind = action_type(cfg.actions.type)
+    if kind.processor is None:
+        raise SpecError(f"task {task_id or '<cfg>'}: {kind.not_deployable}")
     if cfg.actions.gripper:
         raise SpecError(f"task {task_id or '<cfg>'}: gripper actions are not deployable yet (arm joints only)")
     if cfg.actions.max_target_error is not None:

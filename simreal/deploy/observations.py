@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from simreal.errors import InputError, UnknownNameError
 from simreal.deploy.spec import DeploySpec
+from simreal.errors import InputError, UnknownNameError
 
 
 class ObservationBuilder:

@@ -22,11 +22,11 @@ from pathlib import Path
 
 import yaml
 
+from simreal.actions import deployable_types
 from simreal.deploy.spec_checks import SpecError, check_spec
 
 FORMAT_VERSION = 1
 OBS_SOURCES = ("joint_pos_rel", "joint_pos", "joint_vel", "last_action", "pose_position")
-ACTION_TYPES = ("joint_position_delta", "joint_position")
 
 
 @dataclass
@@ -45,10 +45,10 @@ class ObsTermSpec:
 
 @dataclass
 class ActionSpec:
-    """joint_position_delta: target <- clip(target + scale * clip(a, -clip, clip), limits),
-    the target starting at the measured pose (as ``simreal.envs.actions``).
-    joint_position: target <- clip(offset + scale * clip(a, -clip, clip), limits);
-    ``offset`` (per joint) defaults to the default pose."""
+    """The policy's action: ``type`` names a deployable :mod:`simreal.actions` type, whose
+    module defines the maths (joint_position_delta: target <- clip(target + scale * clip(a,
+    -clip, clip), limits) from the measured pose; joint_position: target <- clip(offset +
+    scale * clip(a, -clip, clip), limits), ``offset`` per joint, default: the default pose)."""
 
     type: str = "joint_position_delta"
     scale: float = 0.05
@@ -94,7 +94,7 @@ class DeploySpec:
         number must be finite and in a physical range (``BOUNDS``), limits ordered, the
         default pose and the action offset inside the limits, the step bound no larger than
         what the velocity limits allow in one period."""
-        check_spec(self, FORMAT_VERSION, OBS_SOURCES, ACTION_TYPES)
+        check_spec(self, FORMAT_VERSION, OBS_SOURCES, deployable_types())
         return self
 
     # ------------------------------------------------------------------ files

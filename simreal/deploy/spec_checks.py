@@ -96,7 +96,10 @@ def check_spec(spec, format_version: int, obs_sources, action_types) -> None:
 
     a = spec.action
     if a.type not in action_types:
-        raise SpecError(f"action.type {a.type!r} is not deployable; supported: {list(action_types)}")
+        from simreal.actions import action_types as known
+
+        why = known()[a.type].not_deployable if a.type in known() else "unknown action type"
+        raise SpecError(f"action.type {a.type!r}: {why}; deployable types: {list(action_types)}")
     check_number("action.scale", a.scale, 0.0, MAX_ACTION_SCALE, lo_open=True)
     check_number("action.clip", a.clip, 0.0, MAX_ACTION_CLIP, lo_open=True)
     if a.num_actions != n:

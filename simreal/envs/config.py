@@ -7,7 +7,7 @@ exactly what runs, and it is what a run writes next to its checkpoints.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, ClassVar
 
 from simreal.sim.scene import SceneCfg
 
@@ -63,12 +63,11 @@ class EventTerm:
 
 @dataclass
 class ActionCfg:
-    """Arm actions, and optionally a binary-ish gripper.
-
-    ``joint_position_delta``: arm target <- clip(target + scale * a, joint limits), optionally
-    kept within ``max_target_error`` of the measured pose. ``ee_pose_delta`` /
-    ``ee_position_delta``: tool-point deltas by differential IK (:mod:`simreal.envs.ee_actions`).
-    The gripper action (last column, if ``gripper``) opens for a > 0 and closes for a <= 0.
+    """Arm actions, and optionally a binary-ish gripper. ``type`` names a
+    :mod:`simreal.actions` type (``simreal.actions.action_types()``), whose module defines
+    its maths and says which of these fields it reads: ``joint_position_delta``,
+    ``joint_position``, ``ee_pose_delta``, ``ee_position_delta``. The gripper action (last
+    column, if ``gripper``) opens for a > 0 and closes for a <= 0.
     """
 
     type: str = "joint_position_delta"
@@ -107,3 +106,6 @@ class EnvCfg:
     # observation groups to compute (None: all); training asks only for the groups its models
     # read, so a privileged teacher does not pay for tactile images it never sees
     obs_groups: list[str] | None = None
+
+    LIMITS: ClassVar[dict] = {"episode_length_s": (1e-6, None), "decimation": (1, None), "num_envs": (1, None),
+                              "nthread": (0, None), "max_joint_speed": (1e-6, None)}

@@ -12,23 +12,12 @@ import math
 import torch
 from tensordict import TensorDict
 
-from simreal.errors import InputError, UnknownNameError
-from simreal.envs.actions import JointPositionDeltaAction
-from simreal.envs.ee_actions import EePoseDeltaAction
+from simreal.actions import action_type
 from simreal.envs.config import EnvCfg
+from simreal.errors import InputError, UnknownNameError
 from simreal.robots import get_robot
 from simreal.sim import make_backend
 from simreal.sim.scene import EE_SITE, build_scene
-
-
-ACTIONS = {"joint_position_delta": JointPositionDeltaAction, "ee_pose_delta": EePoseDeltaAction,
-           "ee_position_delta": EePoseDeltaAction}
-
-
-def make_action(env, cfg):
-    if cfg.type not in ACTIONS:
-        raise InputError(f"unsupported action type {cfg.type!r}; supported: {sorted(ACTIONS)}")
-    return ACTIONS[cfg.type](env, cfg)
 
 
 class ManipulationEnv:
@@ -54,7 +43,7 @@ class ManipulationEnv:
         self.episode_length_buf = torch.zeros(self.num_envs, dtype=torch.long, device=self.device)
         self._index_model()
         self.buffers: dict[str, torch.Tensor] = {}
-        self.action = make_action(self, cfg.actions)
+        self.action = action_type(cfg.actions.type).term(self, cfg.actions)
         self.num_actions = self.action.num_actions
         self._obs_bias: dict[tuple[str, str], torch.Tensor] = {}  # per-episode offsets, (num_envs, dim)
         self._reward_sums = {name: torch.zeros(self.num_envs, device=self.device) for name in cfg.rewards}

@@ -20,7 +20,7 @@ from simreal.export.bundle import Bundle, write_bundle
 
 def export_run(run_dir: str | Path, out: str | Path, which: str = "best", num_envs: int = 32, steps: int = 60,
                stride: int = 6) -> Bundle:
-    from simreal.rl.evaluate import load_run, Policy
+    from simreal.rl.evaluate import Policy, load_run
 
     cfg, env, algo = load_run(run_dir, which, num_envs=num_envs, seed=cfg_seed(run_dir))
     if cfg.task.startswith("gym:"):

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from pathlib import Path
-
 import pickle
 import zipfile
+from pathlib import Path
 
 import torch
 

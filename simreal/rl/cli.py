@@ -7,6 +7,7 @@ import math
 import time
 from pathlib import Path
 
+from simreal.argtypes import finite_float, nonneg_int, positive_float, positive_int
 from simreal.errors import InputError
 
 
@@ -14,9 +15,9 @@ def add_verbs(verbs, bench) -> None:
     p = verbs.add_parser("train", help="train a policy (PPO, SAC, DSAC-T, AACD) on a task or gym:<id>")
     p.add_argument("task", nargs="?", help="task id (simreal list-tasks) or gym:<Gymnasium id>; omit with --resume")
     p.add_argument("--algo", default="ppo", choices=["ppo", "sac", "dsac", "aacd", "distill"])
-    p.add_argument("--num-envs", type=int)
-    p.add_argument("--steps", type=int, help="total env steps")
-    p.add_argument("--seed", type=int)
+    p.add_argument("--num-envs", type=positive_int)
+    p.add_argument("--steps", type=positive_int, help="total env steps (with --resume: the new total)")
+    p.add_argument("--seed", type=nonneg_int)
     p.add_argument("--run-dir", help="where checkpoints, config.yaml, metrics and TensorBoard logs go")
     p.add_argument("--device", choices=["cpu", "cuda"], help="cuda uses the MuJoCo Warp backend")
     p.add_argument("--config", help="YAML file merged over the defaults (configs/<algo>.yaml, configs/<algo>/<task>.yaml)")
@@ -27,7 +28,7 @@ def add_verbs(verbs, bench) -> None:
 
     p = verbs.add_parser("eval", help="evaluate a run; prints JSON with success_rate, mean_return, episodes")
     p.add_argument("run_dir")
-    p.add_argument("--episodes", type=int, default=100)
+    p.add_argument("--episodes", type=positive_int, default=100)
     p.add_argument("--checkpoint", default="best", choices=["best", "latest"])
     p.add_argument("--seed", type=int, default=12345)
     p.add_argument("--stochastic", action="store_true",
@@ -39,8 +40,8 @@ def add_verbs(verbs, bench) -> None:
     p = verbs.add_parser("play", help="render a trained policy to an MP4")
     p.add_argument("run_dir")
     p.add_argument("--out", required=True)
-    p.add_argument("--num-envs", type=int, default=4)
-    p.add_argument("--steps", type=int, default=150)
+    p.add_argument("--num-envs", type=positive_int, default=4)
+    p.add_argument("--steps", type=positive_int, default=150)
     p.add_argument("--checkpoint", default="best", choices=["best", "latest"])
     p.set_defaults(func=_play)
 
@@ -51,28 +52,34 @@ def add_verbs(verbs, bench) -> None:
 
     p = bench.add_parser("learn", help="wall-clock to a success threshold: simreal PPO vs rsl_rl PPO (and SB3)")
     p.add_argument("--task", default="franka-reach")
-    p.add_argument("--threshold", type=float, default=0.95)
-    p.add_argument("--budget-s", type=float, default=600.0)
-    p.add_argument("--num-envs", type=int, default=512)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threshold", type=finite_float, default=0.95)
+    p.add_argument("--budget-s", type=positive_float, default=600.0)
+    p.add_argument("--num-envs", type=positive_int, default=512)
+    p.add_argument("--seed", type=nonneg_int, default=0)
     p.add_argument("--against", default="rsl_rl", help="comma list of baselines: rsl_rl, sb3, none")
     p.set_defaults(func=_bench_learn)
 
-    p = bench.add_parser("offpolicy", help="SAC and DSAC-T on a Gymnasium task: return after a step budget, several seeds")
+    p = bench.add_parser("offpolicy", help="SAC and DSAC-T on a Gymnasium task (and SB3's SAC): return after a step budget, several seeds")
     p.add_argument("--task", default="gym:Pendulum-v1")
-    p.add_argument("--steps", type=int, default=15000)
+    p.add_argument("--steps", type=positive_int, default=15000)
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--algos", default="sac,dsac")
+    p.add_argument("--against", default="none", help="comma list of baselines: sb3, none")
+    p.add_argument("--episodes", type=positive_int, default=10, help="evaluation episodes per run")
+    p.add_argument("--bar", type=finite_float, default=-250.0, help="return every seed must reach to pass")
+    p.add_argument("--out", help="also write the result JSON to this file")
     p.set_defaults(func=_bench_offpolicy)
 
 
 def _train(args) -> int:
     from simreal.rl import distributed
-    from simreal.rl.config import apply_overrides, default_cfg, from_dict, load_yaml, merge, TrainCfg
+    from simreal.rl.config import TrainCfg, apply_overrides, default_cfg, from_dict, load_yaml, merge
     from simreal.rl.runner import Runner
 
     if args.resume:
         run_dir = Path(args.resume)
+        if not (run_dir / "config.yaml").is_file():
+            raise InputError(f"--resume {run_dir}: not a run directory (it has no config.yaml)")
         cfg = from_dict(TrainCfg, load_yaml(run_dir / "config.yaml"))
         if args.steps:
             cfg.steps = args.steps
@@ -89,6 +96,7 @@ def _train(args) -> int:
         cfg = apply_overrides(cfg, args.set)
         stamp = time.strftime("%Y%m%d-%H%M%S")
         run_dir = Path(args.run_dir or f"runs/{cfg.task.replace(':', '_')}_{cfg.algo}_{stamp}")
+        _check_new_run_dir(run_dir)
         resume = False
     rank, world = distributed.init_from_env(cfg.device)
     _stop_on_signals()
@@ -102,6 +110,25 @@ def _train(args) -> int:
     if rank == 0:
         print(json.dumps({"run_dir": str(run_dir), **{k: v for k, v in metrics.items() if isinstance(v, (int, float))}}))
     return 0
+
+
+def _int_list(text: str, flag: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        values = []
+    if not values:
+        raise InputError(f"{flag} takes a comma list of integers, e.g. 0,1,2; got {text!r}")
+    return values
+
+
+def _check_new_run_dir(run_dir: Path) -> None:
+    """A new run never lands on a file or on top of another run's checkpoints."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise InputError(f"--run-dir {run_dir} is a file; give a directory (it is created if missing)")
+    if (run_dir / "config.yaml").exists() or any(run_dir.glob("*.pt")):
+        raise InputError(f"--run-dir {run_dir} already holds a run; continue it with --resume {run_dir} "
+                         "or choose another --run-dir")
 
 
 def _stop_on_signals() -> None:
@@ -140,7 +167,7 @@ def _group_floats(items: list[str]) -> dict[str, float]:
 
 
 def _play(args) -> int:
-    from simreal.rl.evaluate import load_run, Policy
+    from simreal.rl.evaluate import Policy, load_run
     from simreal.view import render_task
 
     cfg, _, algo = load_run(args.run_dir, args.checkpoint, num_envs=1)
@@ -174,8 +201,12 @@ def _bench_learn(args) -> int:
 
 
 def _bench_offpolicy(args) -> int:
-    from simreal.bench.learn import bench_offpolicy
+    from simreal.bench.offpolicy import bench_offpolicy
 
-    result = bench_offpolicy(args.task, args.steps, [int(s) for s in args.seeds.split(",")], args.algos.split(","))
+    result = bench_offpolicy(args.task, args.steps, _int_list(args.seeds, "--seeds"),
+                             [a for a in args.algos.split(",") if a and a != "none"], episodes=args.episodes,
+                             bar=args.bar, against=[b for b in args.against.split(",") if b and b != "none"])
     print(json.dumps(result))
+    if args.out:
+        Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
     return 0

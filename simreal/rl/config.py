@@ -6,10 +6,12 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
+from simreal.cfgcheck import check_limits, coerce
+from simreal.data import data_path
 from simreal.errors import InputError, MissingFileError
 from simreal.rl.algorithms.ppo import PPOCfg
 from simreal.rl.algorithms.sac import SACCfg
@@ -33,6 +35,9 @@ class ModelCfg:
     rnn_hidden: int = 128
     rnn_layers: int = 1
 
+    LIMITS: ClassVar[dict] = {"hidden": (1, None), "init_std": (1e-6, None), "rnn_hidden": (1, None),
+                              "rnn_layers": (1, None)}
+
 
 @dataclass
 class TeacherCfg:
@@ -43,6 +48,8 @@ class TeacherCfg:
     run_dir: str | None = None  # run directory of the stage-1 (privileged) teacher
     freeze_critic: bool = False  # AACD: True keeps the teacher critic fixed; False fine-tunes it
     beta_decay_iters: int = 20  # distill: P(teacher acts) falls linearly from 1 to 0 over these iterations
+
+    LIMITS: ClassVar[dict] = {"beta_decay_iters": (1, None)}
 
 
 @dataclass
@@ -66,32 +73,35 @@ class TrainCfg:
     torch_threads: int = 1
     log_every_s: float = 5.0  # progress line period when not on a terminal
 
+    LIMITS: ClassVar[dict] = {"num_envs": (1, None), "steps": (1, None), "checkpoint_every": (1, None),
+                              "torch_threads": (0, None), "log_every_s": (0.0, None)}
 
-def from_dict(cls, data: dict):
-    """Build dataclass ``cls`` from a (nested) dict, rejecting unknown keys by name."""
+
+def from_dict(cls, data: dict, where: str = ""):
+    """Build dataclass ``cls`` from a (nested) dict: unknown keys are refused by name, every
+    value is checked against its field's type (a float must be finite) and against the
+    class's ``LIMITS`` ({field: (low, high)}, inclusive, None = open)."""
     if not dataclasses.is_dataclass(cls):
         return data
+    if not isinstance(data, dict):
+        raise InputError(f"config section {where.rstrip('.') or cls.__name__!r} must be a mapping, got {data!r}")
     names = {f.name: f for f in dataclasses.fields(cls)}
     unknown = set(data) - set(names)
     if unknown:
         raise InputError(f"unknown {cls.__name__} keys {sorted(unknown)}; valid keys: {sorted(names)}")
     kwargs = {}
+    limits = getattr(cls, "LIMITS", {})
     for key, value in data.items():
         ftype = names[key].type
         sub = _dataclass_of(ftype)
-        if sub is not None and isinstance(value, dict):
-            value = from_dict(sub, value)
-        elif isinstance(value, str) and str(ftype).startswith("float"):
-            value = _float(value, key)  # YAML 1.1 reads "3e-4" as a string
+        if sub is not None:
+            value = from_dict(sub, value, f"{where}{key}.")
+        else:
+            value = coerce(value, str(ftype), where + key)
+        if key in limits and value is not None:
+            check_limits(value, limits[key], where + key)
         kwargs[key] = value
     return cls(**kwargs)
-
-
-def _float(text: str, key: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise InputError(f"config key {key!r} needs a number, got {text!r}") from None
 
 
 def _dataclass_of(type_name):
@@ -141,8 +151,8 @@ def save_yaml(cfg, path: Path) -> None:
 
 
 def config_dir() -> Path:
-    """The repository's configs/ folder (YAML defaults per algorithm and task)."""
-    return Path(__file__).resolve().parents[2] / "configs"
+    """simreal's configs/ folder (YAML defaults per algorithm and task; see simreal.data)."""
+    return data_path("configs")
 
 
 def default_cfg(task: str, algo: str, overrides: dict[str, Any] | None = None) -> TrainCfg:

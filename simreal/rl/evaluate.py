@@ -15,6 +15,7 @@ from simreal.errors import InputError
 from simreal.rl.checkpoint import CheckpointError, existing_checkpoint, load_checkpoint, restore
 from simreal.rl.config import TrainCfg, apply_torch_threads, from_dict, load_yaml
 from simreal.rl.factory import build_algorithm, make_env_for
+from simreal.rl.provenance import warn_if_task_changed
 
 
 def load_run(run_dir: str | Path, which: str = "best", num_envs: int | None = None, seed: int | None = None):
@@ -29,6 +30,7 @@ def load_run(run_dir: str | Path, which: str = "best", num_envs: int | None = No
     except (TypeError, ValueError) as err:
         raise CheckpointError(f"{cfg_path} does not match this version of simreal's TrainCfg: {err}") from err
     apply_torch_threads(cfg)
+    warn_if_task_changed(run_dir, cfg.task)
     path = existing_checkpoint(run_dir, which)
     state = load_checkpoint(path)
     env = make_env_for(cfg, num_envs=num_envs, seed=seed)

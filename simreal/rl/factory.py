@@ -58,7 +58,7 @@ def build_algorithm(cfg: TrainCfg, env, obs):
         raise InputError(f"actor.rnn_type={a.rnn_type!r}: only PPO and AACD support recurrent actors, not "
                          f"{cfg.algo}; remove actor.rnn_type or train with --algo ppo")
     if cfg.algo == "distill":
-        from simreal.rl.algorithms.distill import DistillCfg, Distillation, load_teacher_actor
+        from simreal.rl.algorithms.distill import Distillation, DistillCfg, load_teacher_actor
 
         student = GaussianActor(obs, a.groups, A, a.hidden, a.activation, a.init_std, a.normalize, a.images).to(device)
         dcfg = DistillCfg(num_steps=cfg.ppo.num_steps, epochs=cfg.ppo.epochs, minibatches=cfg.ppo.minibatches,

@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 from simreal.errors import InputError, SimrealError
-from simreal.rl import distributed
+from simreal.rl import distributed, provenance
 from simreal.rl.checkpoint import checkpoint_path, load_checkpoint, restore, save_checkpoint
 from simreal.rl.config import TrainCfg, apply_torch_threads, save_yaml
 from simreal.rl.factory import build_algorithm, make_env_for
@@ -53,6 +53,9 @@ class Runner:
             restore(self.algo, state, path)
             self.iteration, self.env_steps = state["iteration"], state["env_steps"]
             self.best_metric = state["metrics"].get("best_metric", -math.inf)
+            if self.env_steps >= cfg.steps:
+                raise InputError(f"{self.run_dir} has trained {self.env_steps} env steps already, its target "
+                                 f"(steps={cfg.steps}); resume with --steps above {self.env_steps} to train further")
         for module in (self.algo.actor, getattr(self.algo, "critic", None), getattr(self.algo, "critics", None)):
             if module is not None:
                 distributed.broadcast_module(module)
@@ -60,6 +63,7 @@ class Runner:
         if self.run_dir is not None and self.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             save_yaml(cfg, self.run_dir / "config.yaml")
+            provenance.write(self.run_dir, cfg, self.env)
         title = f"{cfg.task} {cfg.algo}"
         self.logger = TrainLogger(self.run_dir if self.is_main else None, title, cfg.steps, cfg.log_every_s,
                                   enabled=log and self.is_main)
@@ -76,6 +80,7 @@ class Runner:
         start = time.perf_counter()
         steps_at_start = self.env_steps
         last_log = 0.0
+        logged_at = None  # env steps of the last metrics row
         metrics: dict = {}
         try:
             while self.env_steps < cfg.steps:
@@ -107,10 +112,15 @@ class Runner:
                     rate = (self.env_steps - steps_at_start) / max(elapsed, 1e-9)
                     metrics["perf/steps_per_s"] = rate
                     self.logger.log(self.env_steps, metrics, rate, elapsed)
+                    logged_at = self.env_steps
                     self._maybe_save_best(metrics)
                 if self.iteration % cfg.checkpoint_every == 0:
                     self._save("latest", metrics)
+            metrics = self._final_row(logged_at, metrics, train_stats, recent_returns, recent_success, episode_terms,
+                                      start, steps_at_start)
         except KeyboardInterrupt:
+            metrics = self._final_row(logged_at, metrics, train_stats, recent_returns, recent_success, episode_terms,
+                                      start, steps_at_start)
             self._save("latest", metrics)
             self.logger.message(f"interrupted: saved {checkpoint_path(self.run_dir)} at {self.env_steps} env steps "
                                 f"(resume with: simreal train --resume {self.run_dir})" if self.run_dir else "interrupted")
@@ -126,11 +136,22 @@ class Runner:
         finally:
             self.logger.close()
         self._save("latest", metrics)
-        metrics = metrics or self._metrics(train_stats, recent_returns, recent_success, episode_terms)
         metrics.update(env_steps=self.env_steps, iterations=self.iteration, wall_s=round(time.perf_counter() - start, 1))
         return metrics
 
     # ----------------------------------------------------------------- helpers
+    def _final_row(self, logged_at, metrics, train_stats, recent_returns, recent_success, episode_terms,
+                   start, steps_at_start) -> dict:
+        """The run's last metrics row, logged unless the last row was already at this step
+        (a run, or a resume, whose last update fell between two log periods)."""
+        if logged_at == self.env_steps:
+            return metrics
+        metrics = self._metrics(train_stats, recent_returns, recent_success, episode_terms)
+        elapsed = time.perf_counter() - start
+        metrics["perf/steps_per_s"] = (self.env_steps - steps_at_start) / max(elapsed, 1e-9)
+        self.logger.log(self.env_steps, metrics, metrics["perf/steps_per_s"], elapsed)
+        return metrics
+
     @staticmethod
     def _metrics(train_stats, recent_returns, recent_success, episode_terms) -> dict:
         m = {f"train/{k}": float(v) for k, v in train_stats.items()}

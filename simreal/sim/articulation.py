@@ -12,7 +12,6 @@ from pathlib import Path
 import mujoco
 import numpy as np
 
-
 HINGE, SLIDE = int(mujoco.mjtJoint.mjJNT_HINGE), int(mujoco.mjtJoint.mjJNT_SLIDE)
 
 

@@ -53,10 +53,10 @@ from __future__ import annotations
 import contextlib
 
 import mujoco
+import mujoco_warp as mjw
 import torch
 import warp as wp
 
-import mujoco_warp as mjw
 from simreal.errors import InputError
 from simreal.sim.backend import (
     DERIVED_FIELDS,

@@ -14,14 +14,12 @@ period shorter than the step) and 0.25 N/mm lets it slide through.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import mujoco
 
+from simreal.data import data_path
 from simreal.errors import InputError
 from simreal.sim.scene import ModelError
 
-GEL_PAD_MJCF = Path(__file__).resolve().parents[2] / "assets" / "tactile" / "gel_pad.xml"
 PANDA_FINGERS = ("left_finger", "right_finger")  # Menagerie panda.xml
 
 
@@ -52,7 +50,7 @@ def add_gel_pads(spec: mujoco.MjSpec, fingers=PANDA_FINGERS, stiffness_n_per_mm:
             for geom in body.geoms:
                 geom.contype = 0
                 geom.conaffinity = 0
-        pad = mujoco.MjSpec.from_file(str(GEL_PAD_MJCF))
+        pad = mujoco.MjSpec.from_file(str(data_path("assets", "tactile", "gel_pad.xml")))
         pad.geom("gel").solref = list(solref)
         frame = body.add_frame()
         frame.attach_body(pad.body("pad"), f"{finger}/", "")

@@ -15,7 +15,8 @@ from __future__ import annotations
 import torch
 
 from simreal.envs.config import ActionCfg, EnvCfg, EventTerm, ObsGroupCfg, ObsTerm, RewardTerm
-from simreal.mdp import events, observations as obs, rewards
+from simreal.mdp import events, rewards
+from simreal.mdp import observations as obs
 from simreal.sim.scene import MjcfObjectCfg, SceneCfg
 
 CHEST_POS = (0.85, 0.0, 0.0)  # m; the chest's front faces the robot (-x), top drawer handle at ~0.6 m, 0.37 m high

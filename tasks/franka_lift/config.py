@@ -16,7 +16,8 @@ from __future__ import annotations
 import torch
 
 from simreal.envs.config import ActionCfg, EnvCfg, EventTerm, ObsGroupCfg, ObsTerm, RewardTerm, TerminationTerm
-from simreal.mdp import events, observations as obs, rewards, terminations
+from simreal.mdp import events, rewards, terminations
+from simreal.mdp import observations as obs
 from simreal.robots.franka_panda import firm_grip
 from simreal.sim.scene import BoxCfg, MarkerCfg, SceneCfg
 

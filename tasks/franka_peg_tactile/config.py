@@ -22,13 +22,14 @@ from functools import partial
 
 import torch
 
-from simreal.errors import InputError
 from simreal.envs.config import ActionCfg, EnvCfg, EventTerm, ObsGroupCfg, ObsTerm, RewardTerm, TerminationTerm
+from simreal.errors import InputError
 from simreal.math3d import quat_to_rotmat
-from simreal.mdp import events, observations as obs, rewards
+from simreal.mdp import events, rewards
+from simreal.mdp import observations as obs
+from simreal.robots.franka_panda import firm_grip
 from simreal.sensors.tactile.observations import reset_tactile, tactile_contact_summary, tactile_forces, tactile_rgb
 from simreal.sensors.tactile.sdf import CylinderSdf
-from simreal.robots.franka_panda import firm_grip
 from simreal.sim.peg_scene import PegSocketCfg, add_peg_and_socket
 from simreal.sim.scene import SceneCfg
 from simreal.sim.tactile_pads import add_gel_pads, pad_solref

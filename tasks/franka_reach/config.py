@@ -10,7 +10,8 @@ from __future__ import annotations
 import torch
 
 from simreal.envs.config import ActionCfg, EnvCfg, EventTerm, ObsGroupCfg, ObsTerm, RewardTerm
-from simreal.mdp import events, observations as obs, rewards
+from simreal.mdp import events, rewards
+from simreal.mdp import observations as obs
 from simreal.sim.scene import MarkerCfg, SceneCfg
 
 SUCCESS_RADIUS_M = 0.02

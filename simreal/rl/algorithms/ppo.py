@@ -9,6 +9,7 @@ critic stays an MLP."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -38,6 +39,11 @@ class PPOCfg:
     max_lr: float = 1e-2  # the adaptive schedule's ceiling
     max_grad_norm: float = 1.0
     normalize_advantage: bool = True
+
+    LIMITS: ClassVar[dict] = {"num_steps": (1, None), "epochs": (1, None), "minibatches": (1, None),
+                              "clip": (0.0, None), "gamma": (0.0, 1.0), "lam": (0.0, 1.0), "value_coef": (0.0, None),
+                              "entropy_coef": (0.0, None), "bound_coef": (0.0, None), "lr": (1e-12, None),
+                              "desired_kl": (1e-12, None), "max_lr": (1e-12, None), "max_grad_norm": (1e-12, None)}
 
 
 class PPO:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -36,6 +37,12 @@ class SACCfg:
     std_eps: float = 0.1  # DSAC-T: gradient scale E[std]^2 + eps
     std_tau: float = 0.005  # DSAC-T: rate of the running E[std]
     max_grad_norm: float = 10.0
+
+    LIMITS: ClassVar[dict] = {"lr_actor": (1e-12, None), "lr_critic": (1e-12, None), "lr_alpha": (1e-12, None),
+                              "gamma": (0.0, 1.0), "tau": (1e-12, 1.0), "batch_size": (1, None), "buffer_size": (1, None),
+                              "utd_ratio": (1e-6, None), "learning_starts": (0, None), "init_alpha": (1e-12, None),
+                              "std_clip_k": (1e-6, None), "std_eps": (0.0, None), "std_tau": (1e-12, 1.0),
+                              "max_grad_norm": (1e-12, None)}
 
 
 class SAC:
@@ -80,12 +87,19 @@ class SAC:
 
     @torch.no_grad()
     def process_step(self, rewards, dones, extras, next_obs) -> None:
+        """Store the step's transitions. The bootstrap mask is termination only: a time-out
+        (truncation) is bootstrapped from the observation the step reached, which envs that
+        auto-reset give as ``extras["final_obs"]``; an env that does not give it has already
+        replaced a done env's observation with the next episode's, so its time-outs are
+        dropped instead (a terminated step's next observation is masked out either way)."""
         actor_in, critic_in, actions = self._last
         time_outs = extras["time_outs"]
         terminated = dones & ~time_outs
-        # a time-out's next observation is already the next episode's (auto-reset): drop it
-        self.buffer.add(actor_in, critic_in, actions, rewards, terminated, self.actor.inputs(next_obs),
-                        self.critics[0].inputs(next_obs), valid=~time_outs)
+        reached = extras.get("final_obs")
+        valid = None if reached is not None else ~time_outs
+        reached = next_obs if reached is None else reached
+        self.buffer.add(actor_in, critic_in, actions, rewards, terminated, self.actor.inputs(reached),
+                        self.critics[0].inputs(reached), valid=valid)
         self.collected += actor_in.shape[0]
         self._ready = self.collected >= self.cfg.learning_starts
 

@@ -14,8 +14,8 @@ from simreal.sensors.tactile.calibration import ball_depth_maps, get_calibration
 from simreal.sensors.tactile.forces import force_field
 from simreal.sensors.tactile.geometry import ContactGeometry, gel_grid
 from simreal.sensors.tactile.sdf import SphereSdf
-from simreal.sensors.tactile.sensors import get_sensor
 from simreal.sensors.tactile.sensor import TactileSensorArray
+from simreal.sensors.tactile.sensors import get_sensor
 from simreal.sensors.tactile.shading import Shader
 
 BALL_RADIUS_MM = 2.0

@@ -7,13 +7,17 @@ import math
 import sys
 
 from simreal.argtypes import finite_float, nonneg_float, nonneg_int, positive_float, positive_int
-
 from simreal.errors import InputError
 
 
 def _calibrate(args) -> int:
     from simreal.sensors.tactile.calibration import (
-        calibrate_default, default_calibration_path, fit_calibration, load_press_data, split_frames, taxim_data_path,
+        calibrate_default,
+        default_calibration_path,
+        fit_calibration,
+        load_press_data,
+        split_frames,
+        taxim_data_path,
     )
     from simreal.sensors.tactile.sensors import get_sensor
     from simreal.sensors.tactile.validate import compare_with_real
@@ -55,7 +59,6 @@ def _press(args) -> int:
     import numpy as np
 
     from simreal.sensors.tactile.press import press, save_picture
-
     from simreal.sensors.tactile.sensors import get_sensor
 
     try:

@@ -8,7 +8,6 @@ the slip velocity of the shear forces.
 from __future__ import annotations
 
 import math
-
 from pathlib import Path
 
 import numpy as np

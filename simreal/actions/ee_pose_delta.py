@@ -17,21 +17,32 @@ from __future__ import annotations
 
 import torch
 
+from simreal.actions import ActionType
+from simreal.actions.arm import bounded_target, check_arm, write_arm_ctrl
 from simreal.errors import InputError
-from simreal.envs.actions import next_target, write_arm_ctrl
-from simreal.envs.config import ActionCfg
 from simreal.math3d import orientation_error, quat_to_rotmat
 
 ROT_PER_M = 10.0  # rad of rotation per metre of translation scale: 5 mm -> 0.05 rad per step
 DAMPING = 0.05  # DLS damping (lambda), keeps steps bounded near singularities
 
 
+def check(cfg) -> None:
+    check_arm(cfg)
+    if cfg.max_latency_steps:
+        raise InputError(f"{cfg.type} actions do not model latency; set actions.max_latency_steps=0")
+    box = cfg.workspace
+    try:
+        ok = box is None or (len(box) == 3 and all(len(b) == 2 and float(b[0]) < float(b[1]) for b in box))
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise InputError(f"actions.workspace must be ((x_lo, x_hi), (y_lo, y_hi), (z_lo, z_hi)) with lo < hi, "
+                         f"got {box!r}")
+
+
 class EePoseDeltaAction:
-    def __init__(self, env, cfg: ActionCfg):
-        if cfg.type not in ("ee_pose_delta", "ee_position_delta"):
-            raise InputError(f"EePoseDeltaAction needs actions.type 'ee_pose_delta' or 'ee_position_delta', got {cfg.type!r}")
-        if cfg.max_latency_steps:
-            raise InputError(f"{cfg.type} actions do not model latency; set actions.max_latency_steps=0")
+    def __init__(self, env, cfg):
+        check(cfg)
         m, dev, n = env.model, env.device, env.num_envs
         self.env, self.cfg = env, cfg
         self.num_arm = env.robot.num_joints
@@ -47,10 +58,7 @@ class EePoseDeltaAction:
         self.anchor = torch.tensor(m.jnt_pos[jids], dtype=torch.float32, device=dev)
         self.target = torch.zeros(n, self.num_arm, device=dev)
         self.held_rotmat = torch.eye(3, device=dev).repeat(n, 1, 1)  # ee_position_delta: orientation kept
-        box = torch.tensor(cfg.workspace, dtype=torch.float32, device=dev) if cfg.workspace is not None else None
-        if box is not None and (box.shape != (3, 2) or (box[:, 0] >= box[:, 1]).any()):
-            raise InputError(f"actions.workspace must be ((x_lo, x_hi), (y_lo, y_hi), (z_lo, z_hi)) with lo < hi, got {cfg.workspace}")
-        self.box = box
+        self.box = torch.tensor(cfg.workspace, dtype=torch.float32, device=dev) if cfg.workspace is not None else None
         self.last_action = torch.zeros(n, self.num_actions, device=dev)
         self.prev_action = torch.zeros(n, self.num_actions, device=dev)
 
@@ -91,6 +99,14 @@ class EePoseDeltaAction:
         delta = torch.cat([move, rot], dim=1)
         eye = torch.eye(6, device=J.device) * DAMPING ** 2
         dq = (J.transpose(1, 2) @ torch.linalg.solve(J @ J.transpose(1, 2) + eye, delta.unsqueeze(-1))).squeeze(-1)
-        self.target[:] = next_target(self, dq)
+        self.target[:] = bounded_target(self, self.target + dq)
         write_arm_ctrl(self.env, None, self.target, a[:, self.num_pose :] if self.cfg.gripper else None)
 
+
+# Deploying a tool-point action needs the arm's kinematics (forward kinematics and the
+# Jacobian at the measured pose) in the robot-side processor.
+WHY = ("{name} actions are not deployable yet: the robot side needs the arm's kinematics (the tool-point "
+       "Jacobian at the measured pose) to turn them into joint targets; train with joint_position_delta to deploy")
+TYPES = [ActionType(name, summary, check, EePoseDeltaAction, None, WHY.format(name=name)) for name, summary in (
+    ("ee_pose_delta", "tool-point translation and rotation per step, by damped least-squares IK"),
+    ("ee_position_delta", "tool-point translation per step (orientation held), by damped least-squares IK"))]

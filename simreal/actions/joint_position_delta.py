@@ -1,15 +1,26 @@
-"""Action terms: turn policy outputs into actuator controls, with optional latency."""
+"""``joint_position_delta``: each arm joint's target moves by ``scale * clip(a, -clip, clip)``
+per control step from where it was, within the joint limits (and, with
+``max_target_error``, within that much of the measured pose). The target starts at the
+measured pose at every reset. With ``gripper``, the last action column opens (> 0) or
+closes (<= 0) the gripper."""
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
+from simreal.actions import ActionType
+from simreal.actions.arm import ArmTarget, bounded_target, check_arm, no_workspace, write_arm_ctrl
 from simreal.errors import InputError
-from simreal.envs.config import ActionCfg
+
+
+def check(cfg) -> None:
+    check_arm(cfg)
+    no_workspace(cfg)
 
 
 class JointPositionDeltaAction:
-    """Arm joint targets move by ``scale * a`` per control step, clipped to joint limits.
+    """Arm joint targets move by ``scale * a`` per control step, clipped to joint limits (batched torch).
 
     The target accumulates (it is the commanded pose, not the measured one), which is
     also what the deployment node streams to a forward position controller;
@@ -18,13 +29,10 @@ class JointPositionDeltaAction:
     Latency: each env plays the action it was given ``latency[env]`` control steps ago.
     """
 
-    def __init__(self, env, cfg: ActionCfg):
-        if cfg.type != "joint_position_delta":
-            raise InputError(f"unsupported action type {cfg.type!r}; supported: 'joint_position_delta'")
+    def __init__(self, env, cfg):
+        check(cfg)
         if cfg.gripper and env.robot.gripper_actuator is None:
             raise InputError(f"robot {env.robot.name!r} has no gripper actuator; set actions.gripper=False")
-        if cfg.workspace is not None:
-            raise InputError("actions.workspace bounds a tool point: it needs 'ee_position_delta' or 'ee_pose_delta' actions")
         self.env = env
         self.cfg = cfg
         n, dev = env.num_envs, env.device
@@ -62,36 +70,21 @@ class JointPositionDeltaAction:
             self.history[:, 0] = actions
             actions = self.history[self._rows, self.latency]
         actions = actions.clamp(-self.cfg.clip, self.cfg.clip)
-        self.target[:] = next_target(self, self.cfg.scale * actions[:, : self.num_arm])
+        self.target[:] = bounded_target(self, self.proposed(actions[:, : self.num_arm]))
         write_arm_ctrl(self.env, None, self.target, actions[:, self.num_arm :] if self.cfg.gripper else None)
 
-
-def next_target(term, delta: torch.Tensor) -> torch.Tensor:
-    """The action term's arm target moved by ``delta``: within ``max_target_error`` of the
-    measured joint positions (if set), then within the joint limits. Shared by every action term."""
-    target = term.target + delta
-    bound = term.cfg.max_target_error
-    if bound is not None:
-        q = term.env.joint_pos
-        target = torch.minimum(torch.maximum(target, q - bound), q + bound)
-    return torch.clamp(target, term.lower, term.upper)
+    def proposed(self, arm_actions: torch.Tensor) -> torch.Tensor:
+        """The new arm target for clipped arm actions, before bounds (what a subclass changes)."""
+        return self.target + self.cfg.scale * arm_actions
 
 
-def write_arm_ctrl(env, env_ids, arm_target: torch.Tensor, gripper_action: torch.Tensor | None) -> None:
-    """Write arm joint targets (and an open/close gripper command) into the backend's ctrl,
-    for all envs (``env_ids`` None) or the given ones. Shared by every action term."""
-    ctrl = env.backend.ctrl
-    # index_copy_/index_select: advanced indexing of these strided views is ~50x slower
-    if env_ids is None:
-        ctrl.index_copy_(1, env.arm_ctrl_ids, arm_target.to(ctrl.dtype))
-    else:
-        rows = ctrl.index_select(0, env_ids)
-        rows.index_copy_(1, env.arm_ctrl_ids, arm_target.to(ctrl.dtype))
-        ctrl.index_copy_(0, env_ids, rows)
-    if gripper_action is not None:
-        robot = env.robot
-        g = torch.where(gripper_action[:, 0] > 0, robot.gripper_ctrl_open, robot.gripper_ctrl_closed).to(ctrl.dtype)
-        if env_ids is None:
-            ctrl[:, env.gripper_ctrl_id] = g
-        else:
-            ctrl[env_ids, env.gripper_ctrl_id] = g
+class Processor(ArmTarget):
+    """The robot side (numpy, one arm): the same accumulation from the measured pose."""
+
+    def process(self, action) -> np.ndarray:
+        self.target = np.clip(self.target + self.scale * self.clipped(action), self.lower, self.upper)
+        return self.target.copy()
+
+
+TYPES = [ActionType("joint_position_delta", "arm joint targets move by scale * a per step", check,
+                    JointPositionDeltaAction, Processor)]

@@ -1,0 +1,87 @@
+"""What every action term shares: the accumulating arm target (bounded by the servo's
+following error and the joint limits), writing it and the gripper into the backend's
+controls, and the float32 numpy mirror of the same target for one arm on a robot."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from simreal.errors import InputError
+
+
+def check_arm(cfg) -> None:
+    """The ActionCfg fields every type reads: finite, positive scale and clip, sane latency."""
+    import math
+
+    for name in ("scale", "clip"):
+        value = getattr(cfg, name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+            raise InputError(f"actions.{name} must be a finite number > 0, got {value!r}")
+    if not isinstance(cfg.max_latency_steps, int) or cfg.max_latency_steps < 0:
+        raise InputError(f"actions.max_latency_steps must be an integer >= 0, got {cfg.max_latency_steps!r}")
+    bound = cfg.max_target_error
+    if bound is not None and not (isinstance(bound, (int, float)) and math.isfinite(bound) and bound > 0):
+        raise InputError(f"actions.max_target_error must be None or a finite number > 0, got {bound!r}")
+
+
+def no_workspace(cfg) -> None:
+    if cfg.workspace is not None:
+        raise InputError(f"actions.workspace bounds a tool point: it needs 'ee_position_delta' or 'ee_pose_delta' "
+                         f"actions, not {cfg.type!r}")
+
+
+def bounded_target(term, target: torch.Tensor) -> torch.Tensor:
+    """A proposed arm target kept within ``max_target_error`` of the measured joint
+    positions (if set), then within the joint limits."""
+    bound = term.cfg.max_target_error
+    if bound is not None:
+        q = term.env.joint_pos
+        target = torch.minimum(torch.maximum(target, q - bound), q + bound)
+    return torch.clamp(target, term.lower, term.upper)
+
+
+def write_arm_ctrl(env, env_ids, arm_target: torch.Tensor, gripper_action: torch.Tensor | None) -> None:
+    """Write arm joint targets (and an open/close gripper command) into the backend's ctrl,
+    for all envs (``env_ids`` None) or the given ones."""
+    ctrl = env.backend.ctrl
+    # index_copy_/index_select: advanced indexing of these strided views is ~50x slower
+    if env_ids is None:
+        ctrl.index_copy_(1, env.arm_ctrl_ids, arm_target.to(ctrl.dtype))
+    else:
+        rows = ctrl.index_select(0, env_ids)
+        rows.index_copy_(1, env.arm_ctrl_ids, arm_target.to(ctrl.dtype))
+        ctrl.index_copy_(0, env_ids, rows)
+    if gripper_action is not None:
+        robot = env.robot
+        g = torch.where(gripper_action[:, 0] > 0, robot.gripper_ctrl_open, robot.gripper_ctrl_closed).to(ctrl.dtype)
+        if env_ids is None:
+            ctrl[:, env.gripper_ctrl_id] = g
+        else:
+            ctrl[env_ids, env.gripper_ctrl_id] = g
+
+
+def f32(values) -> np.ndarray:
+    return np.asarray(values, dtype=np.float64).astype(np.float32)
+
+
+class ArmTarget:
+    """The robot side's arm target, float32 as in training: ``reset`` to the measured pose
+    (the env does this at every reset), ``sync`` to what was actually commanded (after a
+    safety-filter intervention); subclasses define ``process(action) -> target``."""
+
+    def __init__(self, spec):
+        a = spec.action
+        self.scale, self.clip = np.float32(a.scale), np.float32(a.clip)
+        limits = f32(spec.joint_pos_limits)
+        self.lower, self.upper = limits[:, 0], limits[:, 1]
+        self.target = f32(spec.default_joint_pos)
+
+    def reset(self, measured_joint_pos) -> None:
+        self.target = f32(measured_joint_pos)
+
+    def sync(self, commanded_joint_pos) -> None:
+        self.target = f32(commanded_joint_pos)
+
+    def clipped(self, action) -> np.ndarray:
+        return np.clip(np.asarray(action, dtype=np.float32), -self.clip, self.clip)
