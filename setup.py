@@ -36,9 +36,11 @@ TASK_PACKAGES = [f"simreal.tasks.{p}" for p in find_packages("tasks")]
 setup(
     name="simreal",
     version="0.1.0",
-    description="Robot-arm skills from simulation to real hardware: batched MuJoCo, asymmetric RL, tactile sensing, ROS 2 deployment, digital twins.",
+    description="Robot-arm skills from simulation to real hardware: batched MuJoCo, asymmetric RL, tactile sensing, "
+                "ROS 2 deployment, digital twins.",
     python_requires=">=3.10",
-    packages=find_packages(include=["simreal", "simreal.*"]) + ["simreal.tasks"] + TASK_PACKAGES + ["simreal.ros_nodes"],
+    packages=find_packages(include=["simreal", "simreal.*"]) + ["simreal.tasks"] + TASK_PACKAGES
+    + ["simreal.ros_nodes"],
     package_dir={"simreal.tasks": "tasks", "simreal.ros_nodes": "ros_nodes"},
     install_requires=[
         "torch==2.13.0",  # the CPU build on local disk; a looser pin pulls a multi-GB CUDA build

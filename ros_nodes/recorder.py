@@ -43,9 +43,11 @@ class Recorder(Node):
         self.writer = Writer(self._file, compression=CompressionType.ZSTD)
         self.writer.start(profile="ros2", library="simreal record")
         self.count = 0
-        qos = QoSProfile(depth=100, reliability=ReliabilityPolicy.BEST_EFFORT)  # matches reliable and best-effort publishers
+        # best effort matches reliable and best-effort publishers
+        qos = QoSProfile(depth=100, reliability=ReliabilityPolicy.BEST_EFFORT)
         for topic, type_name in topics.items():
-            schema = self.writer.register_schema(name=type_name, encoding="ros2msg", data=schema_text(type_name).encode())
+            schema = self.writer.register_schema(name=type_name, encoding="ros2msg",
+                                                 data=schema_text(type_name).encode())
             channel = self.writer.register_channel(topic=topic, message_encoding="cdr", schema_id=schema)
             self.create_subscription(get_message(type_name), topic, self._callback(channel), qos, raw=True)
 

@@ -30,7 +30,7 @@ from std_msgs.msg import Float64MultiArray
 from std_srvs.srv import SetBool
 from trajectory_msgs.msg import JointTrajectory
 
-from simreal.sim.single_arm import SingleArm
+from simreal.deploy.sim_arm import SingleArm
 
 PARAMS = {
     "robot": "franka_panda",

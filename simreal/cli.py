@@ -13,7 +13,8 @@ from simreal.errors import SimrealError
 # Verb groups contributed by subpackages. Each module defines ``add_verbs(verbs, bench)``,
 # adding its verbs to ``verbs`` and its benchmarks to ``bench`` (both argparse
 # subparser collections); handlers import their heavy dependencies lazily.
-VERB_MODULES: tuple[str, ...] = ("simreal.rl.cli", "simreal.sensors.tactile.cli", "simreal.deploy.cli", "simreal.twin.cli")
+VERB_MODULES: tuple[str, ...] = ("simreal.rl.cli", "simreal.sensors.tactile.cli", "simreal.deploy.cli",
+                                 "simreal.twin.cli")
 
 
 def _list_tasks(args) -> int:

@@ -63,7 +63,8 @@ def task_cfg(task_id: str, **overrides) -> EnvCfg:
     cfg = task_spec(task_id).factory()
     unknown = set(overrides) - {f.name for f in dataclasses.fields(cfg)}
     if unknown:
-        raise InputError(f"unknown env config fields {sorted(unknown)}; valid: {[f.name for f in dataclasses.fields(cfg)]}")
+        raise InputError(f"unknown env config fields {sorted(unknown)}; "
+                         f"valid: {[f.name for f in dataclasses.fields(cfg)]}")
     types = {f.name: str(f.type) for f in dataclasses.fields(cfg)}
     checked = {}
     for key, value in overrides.items():

@@ -26,7 +26,8 @@ def rollout(task: str, num_envs: int = 256, steps: int = 300, seed: int = 0,
     finished_returns = []
     start = time.perf_counter()
     # disable=None: tqdm shows the bar only on a terminal
-    for _ in tqdm(range(steps), desc=f"{task} x{num_envs}", unit="step", disable=None if progress else True, leave=False):
+    for _ in tqdm(range(steps), desc=f"{task} x{num_envs}", unit="step", disable=None if progress else True,
+                  leave=False):
         if policy is None:
             actions = action_std * torch.randn(num_envs, env.num_actions, generator=gen, device=env.device)
         else:

@@ -47,7 +47,8 @@ def test_view_png_shows_the_scene(tmp_path):
 def test_view_mp4(tmp_path):
     pytest.importorskip("imageio_ffmpeg")
     out = tmp_path / "reach.mp4"
-    simreal("view", "franka-reach", "--out", str(out), "--num-envs", "1", "--steps", "10", "--width", "160", "--height", "120")
+    simreal("view", "franka-reach", "--out", str(out), "--num-envs", "1", "--steps", "10", "--width", "160",
+            "--height", "120")
     assert out.stat().st_size > 1000
 
 

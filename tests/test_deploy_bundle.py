@@ -23,7 +23,8 @@ class _Normalized(torch.nn.Module):
         self.register_buffer("std", torch.rand(obs_dim, generator=g) + 0.1)
         with torch.random.fork_rng():
             torch.manual_seed(0)
-            self.net = torch.nn.Sequential(torch.nn.Linear(obs_dim, 32), torch.nn.ELU(), torch.nn.Linear(32, num_actions))
+            self.net = torch.nn.Sequential(torch.nn.Linear(obs_dim, 32), torch.nn.ELU(),
+                                           torch.nn.Linear(32, num_actions))
 
     def forward(self, obs):
         return self.net(torch.clamp((obs - self.mean) / (self.std + 1e-2), -5, 5))
@@ -186,7 +187,8 @@ def test_export_turns_a_training_run_into_a_bundle(tmp_path, capsys):
     from simreal.rl.evaluate import load_run
     from simreal.rl.runner import Runner
 
-    cfg = default_cfg("franka-reach", "ppo", {"num_envs": 16, "steps": 16 * 24 * 2, "actor": {"groups": ["policy"], "hidden": [32]}})
+    cfg = default_cfg("franka-reach", "ppo",
+                      {"num_envs": 16, "steps": 16 * 24 * 2, "actor": {"groups": ["policy"], "hidden": [32]}})
     Runner(cfg, run_dir=tmp_path / "run", log=False).train()
     assert main(["export", str(tmp_path / "run"), "--out", str(tmp_path / "bundle"), "--checkpoint", "latest"]) == 0
     b = load_bundle(tmp_path / "bundle")  # replays parity.npz through ONNX Runtime

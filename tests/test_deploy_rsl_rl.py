@@ -44,7 +44,8 @@ def test_import_rsl_rl_cli_matches_rsl_rl(trained, capsys):
     assert main(["import-rsl-rl", str(ckpt), "--deploy-yaml", str(tmp / "deploy.yaml"), "--out", str(tmp / "b")]) == 0
     assert "parity max" in capsys.readouterr().out
     bundle = load_bundle(tmp / "b")
-    assert bundle.spec.provenance["source"] == "rsl_rl" and bundle.spec.provenance["training_iterations"] == 2  # rsl_rl counts from 0
+    # rsl_rl counts from 0
+    assert bundle.spec.provenance["source"] == "rsl_rl" and bundle.spec.provenance["training_iterations"] == 2
     env = make_env("franka-reach", num_envs=64, seed=11)
     policy = runner.get_inference_policy()
     obs = env.get_observations()
@@ -64,4 +65,5 @@ def test_import_rsl_rl_refuses_a_deploy_yaml_that_does_not_fit(trained, tmp_path
     spec.save(tmp_path / "deploy.yaml")
     with pytest.raises(BundleError, match="takes 24 observations but deploy.yaml's terms"):
         import_rsl_rl(ckpt, tmp_path / "b", deploy_yaml=tmp_path / "deploy.yaml")
-    assert main(["import-rsl-rl", str(tmp_path / "nope.pt"), "--task", "franka-reach", "--out", str(tmp_path / "c")]) == 2
+    assert main(["import-rsl-rl", str(tmp_path / "nope.pt"), "--task", "franka-reach", "--out",
+                 str(tmp_path / "c")]) == 2

@@ -22,7 +22,8 @@ def test_train_eval_plot_play(tmp_path):
     assert summary["env_steps"] >= 768 and (run / "config.yaml").is_file() and (run / "metrics.jsonl").is_file()
     assert list((run / "tb").iterdir()), "no TensorBoard events"
 
-    result = json.loads(simreal("eval", str(run), "--episodes", "8", "--checkpoint", "latest").stdout.strip().splitlines()[-1])
+    out = simreal("eval", str(run), "--episodes", "8", "--checkpoint", "latest").stdout
+    result = json.loads(out.strip().splitlines()[-1])
     assert result["episodes"] == 8 and set(result) >= {"success_rate", "mean_return", "episodes"}
 
     simreal("plot", str(run))

@@ -25,13 +25,17 @@ def test_ppo_clipped_surrogate_by_hand():
     # ratios 1 and 1.5: min(1*1, 1*1) = 1 ; min(1.5*-2, 1.2*-2) = -3 -> loss = -(1 - 3)/2 = 1
     assert losses.ppo_policy_loss(log_prob, old, adv, clip=0.2).item() == pytest.approx(1.0)
     # with a positive advantage the clip caps the gain at 1.2
-    assert losses.ppo_policy_loss(torch.tensor([math.log(1.5)]), torch.zeros(1), torch.tensor([2.0]), 0.2).item() == pytest.approx(-2.4)
+    assert losses.ppo_policy_loss(torch.tensor([math.log(1.5)]), torch.zeros(1), torch.tensor([2.0]),
+                                  0.2).item() == pytest.approx(-2.4)
 
 
 def test_value_clipping_is_pessimistic():
-    assert losses.value_loss(torch.tensor([1.0]), torch.tensor([0.0]), torch.tensor([0.5]), 0.2).item() == pytest.approx(0.25)
-    assert losses.value_loss(torch.tensor([0.5]), torch.tensor([0.0]), torch.tensor([1.0]), 0.2).item() == pytest.approx(0.64)
-    assert losses.value_loss(torch.tensor([0.5]), torch.tensor([0.0]), torch.tensor([1.0]), None).item() == pytest.approx(0.25)
+    assert losses.value_loss(torch.tensor([1.0]), torch.tensor([0.0]), torch.tensor([0.5]),
+                             0.2).item() == pytest.approx(0.25)
+    assert losses.value_loss(torch.tensor([0.5]), torch.tensor([0.0]), torch.tensor([1.0]),
+                             0.2).item() == pytest.approx(0.64)
+    assert losses.value_loss(torch.tensor([0.5]), torch.tensor([0.0]), torch.tensor([1.0]),
+                             None).item() == pytest.approx(0.25)
 
 
 def test_gaussian_kl_and_adaptive_lr():
@@ -63,7 +67,8 @@ def test_sac_q_target_by_hand():
 
 def test_dsac_targets_by_hand():
     y_mean, y_sample = losses.dsac_target(torch.tensor([1.0]), torch.tensor([0.0]), torch.tensor([2.0]),
-                                          torch.tensor([0.5]), torch.tensor([-2.0]), 0.1, 0.9, noise=torch.tensor([2.0]))
+                                          torch.tensor([0.5]), torch.tensor([-2.0]), 0.1, 0.9,
+                                          noise=torch.tensor([2.0]))
     assert y_mean.item() == pytest.approx(1 + 0.9 * (2.0 + 0.2))
     assert y_sample.item() == pytest.approx(1 + 0.9 * (2.0 + 0.5 * 2.0 + 0.2))
 
@@ -81,7 +86,8 @@ def test_dsac_clipping_and_variance_scaling_by_hand():
     # an unclipped target inside the band is used as is
     mean2 = torch.tensor([1.0], requires_grad=True)
     std2 = torch.tensor([2.0], requires_grad=True)
-    losses.dsac_critic_loss(mean2, std2, torch.tensor([1.0]), torch.tensor([2.0]), torch.tensor(0.5), 3.0, 0.1).backward()
+    losses.dsac_critic_loss(mean2, std2, torch.tensor([1.0]), torch.tensor([2.0]), torch.tensor(0.5), 3.0,
+                            0.1).backward()
     assert std2.grad.item() == pytest.approx(0.35 * (-(1.0**2) / 8.0 + 0.5))
 
 

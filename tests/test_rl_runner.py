@@ -1,5 +1,6 @@
 """Runner: checkpoints, resume, reproducibility, bad input, AACD, data-parallel."""
 
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -12,7 +13,8 @@ from simreal.rl.config import apply_overrides, default_cfg
 from simreal.rl.evaluate import Policy, evaluate, load_run
 from simreal.rl.runner import Runner, TrainingDiverged
 
-TINY = {"num_envs": 32, "steps": 32 * 24 * 2, "ppo": {"num_steps": 24}, "actor": {"groups": ["policy"], "hidden": [32, 32]},
+TINY = {"num_envs": 32, "steps": 32 * 24 * 2, "ppo": {"num_steps": 24},
+        "actor": {"groups": ["policy"], "hidden": [32, 32]},
         "critic": {"groups": ["policy", "critic"], "hidden": [32, 32]}, "env": {"episode_length_s": 0.4}}
 
 
@@ -114,8 +116,9 @@ def test_aacd_starts_from_the_teacher_critic(tmp_path, freeze):
     best = checkpoint_path(teacher_dir, "best")  # AACD takes the teacher's best checkpoint when there is one
     teacher_ckpt = best if best.is_file() else checkpoint_path(teacher_dir)
     teacher_critic = torch.load(teacher_ckpt, weights_only=False)["algo"]["critic"]
-    student_cfg = default_cfg("franka-reach", "aacd", {**TINY, "teacher": {"run_dir": str(teacher_dir), "freeze_critic": freeze},
-                                                       "actor": {"groups": ["policy"], "hidden": [16]}})
+    student_cfg = default_cfg("franka-reach", "aacd",
+                              {**TINY, "teacher": {"run_dir": str(teacher_dir), "freeze_critic": freeze},
+                               "actor": {"groups": ["policy"], "hidden": [16]}})
     student = Runner(student_cfg, run_dir=tmp_path / "student", log=False)
     for k, v in teacher_critic.items():  # loaded
         assert torch.equal(student.algo.critic.state_dict()[k], v)
@@ -123,6 +126,18 @@ def test_aacd_starts_from_the_teacher_critic(tmp_path, freeze):
     after = student.algo.critic.state_dict()
     unchanged = all(torch.equal(after[k], v) for k, v in teacher_critic.items())
     assert unchanged == freeze
+
+
+def test_aacd_says_when_the_teachers_critic_replaces_its_own(tmp_path, capsys):
+    teacher_dir = tmp_path / "teacher"
+    Runner(tiny_cfg(), run_dir=teacher_dir, log=False).train()
+    cfg = default_cfg("franka-reach", "aacd", {**TINY, "teacher": {"run_dir": str(teacher_dir)},
+                                               "critic": {"groups": ["policy"], "hidden": [8]}})
+    student = Runner(cfg, run_dir=tmp_path / "student", log=False)
+    err = capsys.readouterr().err
+    assert "the critic is the teacher's" in err and "[8] -> [32, 32]" in err, err
+    assert student.cfg.critic.hidden == [32, 32]
+    assert "- 32" in (tmp_path / "student" / "config.yaml").read_text().split("critic:")[1].split("ppo:")[0]
 
 
 def test_data_parallel_ranks_hold_identical_parameters(tmp_path):
@@ -165,7 +180,8 @@ def test_eval_json_fields(tmp_path):
     assert evaluate(tmp_path, episodes=40, which="latest", stochastic=True) == sampled  # seeded: reproducible
     noisy = evaluate(tmp_path, episodes=40, which="latest", obs_noise={"policy": 1.0})
     assert noisy["obs_noise"] == {"policy": 1.0} and noisy["mean_return"] != result["mean_return"]
-    assert evaluate(tmp_path, episodes=40, which="latest", obs_noise={"policy": 0.0})["mean_return"] == result["mean_return"]
+    assert evaluate(tmp_path, episodes=40, which="latest",
+                    obs_noise={"policy": 0.0})["mean_return"] == result["mean_return"]
     with pytest.raises(ValueError, match="does not read.*policy"):
         evaluate(tmp_path, episodes=4, which="latest", obs_noise={"tactile": 0.5})
 
@@ -194,8 +210,9 @@ def test_stochastic_policy_samples_around_the_mean_with_the_actor_std(tmp_path):
 def test_dagger_student_imitates_the_teacher(tmp_path):
     teacher_dir = tmp_path / "teacher"
     Runner(tiny_cfg(steps=32 * 24 * 4), run_dir=teacher_dir, log=False).train()
-    cfg = default_cfg("franka-reach", "distill", {**TINY, "steps": 32 * 24 * 6, "teacher": {"run_dir": str(teacher_dir)},
-                                                  "actor": {"groups": ["policy"], "hidden": [64, 64]}})
+    cfg = default_cfg("franka-reach", "distill",
+                      {**TINY, "steps": 32 * 24 * 6, "teacher": {"run_dir": str(teacher_dir)},
+                       "actor": {"groups": ["policy"], "hidden": [64, 64]}})
     runner = Runner(cfg, run_dir=tmp_path / "student", log=False)
     obs = runner.env.get_observations()
     with torch.no_grad():
@@ -206,6 +223,9 @@ def test_dagger_student_imitates_the_teacher(tmp_path):
     with torch.no_grad():
         after = (runner.algo.actor(runner.algo.actor.inputs(obs)) - teacher_act).pow(2).mean().item()
     assert after < 0.5 * before, (before, after)
+    # the student stands alone: evaluating it needs no teacher
+    shutil.rmtree(teacher_dir)
+    assert evaluate(tmp_path / "student", episodes=8, which="latest")["episodes"] == 8
 
 
 def test_learning_curves_get_a_reward_terms_panel(tmp_path):
@@ -237,7 +257,8 @@ def test_runs_compare_in_one_figure_with_seeds_sharing_a_colour(tmp_path):
     for name, level in (("student", 0.5), ("student-s1", 0.6), ("teacher", 0.9)):
         d = tmp_path / name
         d.mkdir()
-        rows = [{"env_steps": 100 * i, "episode/success": level * i / 20, "episode/return": 10.0 * i} for i in range(20)]
+        rows = [{"env_steps": 100 * i, "episode/success": level * i / 20,
+                 "episode/return": 10.0 * i} for i in range(20)]
         (d / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
         dirs.append(d)
     assert compare_runs(dirs, tmp_path / "cmp.png").stat().st_size > 10_000

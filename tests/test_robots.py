@@ -31,7 +31,8 @@ ARM_XML = """<mujoco model="two_link">
 
 def test_franka_constants_match_the_menagerie_model():
     derived = get_robot("menagerie:franka_emika_panda/panda.xml")
-    for name in ("joint_names", "actuator_names", "default_joint_pos", "joint_pos_limits", "actuator_kp", "actuator_kv"):
+    for name in ("joint_names", "actuator_names", "default_joint_pos", "joint_pos_limits", "actuator_kp",
+                 "actuator_kv"):
         assert getattr(derived, name) == getattr(FRANKA_PANDA, name), name
     assert FRANKA_PANDA.joint_effort_limits == derived.joint_effort_limits
     assert set(FRANKA_PANDA.sources) >= {"joint_names", "default_joint_pos", "joint_pos_limits", "joint_vel_limits"}

@@ -51,7 +51,8 @@ class Graph:
         assert self.procs["sim"].poll() is None, self.log("sim")
 
     def policy(self, *params, bundle=BUNDLE, wait_running=True):
-        args = ["deploy", str(bundle), "--ros-args", "-p", f"stats_file:={self.stats}", "-p", "diagnostics_period_s:=0.25"]
+        args = ["deploy", str(bundle), "--ros-args", "-p", f"stats_file:={self.stats}", "-p",
+                "diagnostics_period_s:=0.25"]
         args += [x for p in params for x in ("-p", p)]
         self.procs["policy"] = spawn(args, self.env, self.tmp / "policy.log")
         if wait_running:
@@ -202,7 +203,8 @@ def test_lifecycle_transitions_from_a_manager(graph):
     from lifecycle_msgs.srv import ChangeState, GetState
 
     def change(tid):
-        r = graph.probe.call(ChangeState, "/simreal_policy/change_state", ChangeState.Request(transition=Transition(id=tid)))
+        r = graph.probe.call(ChangeState, "/simreal_policy/change_state",
+                             ChangeState.Request(transition=Transition(id=tid)))
         return r is not None and r.success
 
     def state():

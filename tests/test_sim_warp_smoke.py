@@ -55,7 +55,8 @@ def _reference(model, qpos0, ctrl, damping, nsteps):
         mujoco.mj_fwdVelocity(model, data)
         mujoco.mj_sensorPos(model, data)
         mujoco.mj_sensorVel(model, data)
-        out.append((data.qpos.copy(), data.qvel.copy(), data.site_xpos.copy(), data.site_xmat.copy(), data.sensordata.copy()))
+        out.append((data.qpos.copy(), data.qvel.copy(), data.site_xpos.copy(), data.site_xmat.copy(),
+                    data.sensordata.copy()))
     return [np.array(x) for x in zip(*out)]
 
 

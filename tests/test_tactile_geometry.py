@@ -111,7 +111,7 @@ def test_posed_batch_matches_sensor_frame_press():
 def test_mesh_sdf_matches_sphere_and_is_cached():
     import trimesh
 
-    from simreal.sensors.tactile.cache import cache_dir
+    from simreal.cache import cache_dir
     from simreal.sensors.tactile.mesh_sdf import mesh_sdf
 
     mesh = trimesh.creation.icosphere(subdivisions=3, radius=2e-3)

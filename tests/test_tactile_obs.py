@@ -18,8 +18,8 @@ def squeezed_box_env(num_envs=2):
     """Panda with gel pads at its home pose, fingers 10 mm open, and a box centred between the
     pads in the left sensor's frame (its shape, given to the terms, sets the squeeze)."""
     from simreal.robots import get_robot, resolve_mjcf
+    from simreal.sensors.tactile.pads import add_gel_pads
     from simreal.sim import make_backend
-    from simreal.sim.tactile_pads import add_gel_pads
 
     robot = get_robot("franka_panda")
     spec = mujoco.MjSpec.from_file(str(resolve_mjcf(robot.mjcf)))
@@ -49,7 +49,8 @@ def squeezed_box_env(num_envs=2):
     backend.qpos[:, adr + 3:adr + 7] = torch.as_tensor(q)
     backend.forward()
     env = SimpleNamespace(model=model, backend=backend, num_envs=num_envs, device=backend.device, step_dt=0.02,
-                          rng=torch.Generator().manual_seed(0))
+                          rng=torch.Generator().manual_seed(0), sensors={})
+    env.sensor = lambda key, make: env.sensors.setdefault(key, make()) if key not in env.sensors else env.sensors[key]
     return env, sites, gap
 
 

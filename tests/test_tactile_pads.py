@@ -8,7 +8,7 @@ mujoco = pytest.importorskip("mujoco")
 
 def test_gel_pads_attach_and_face_each_other():
     from simreal.robots import get_robot, resolve_mjcf
-    from simreal.sim.tactile_pads import add_gel_pads, pad_solref
+    from simreal.sensors.tactile.pads import add_gel_pads, pad_solref
 
     spec = mujoco.MjSpec.from_file(str(resolve_mjcf(get_robot("franka_panda").mjcf)))
     for key in list(spec.keys):

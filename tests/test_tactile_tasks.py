@@ -82,7 +82,7 @@ def test_contact_summary_sees_where_the_peg_sits_in_the_hand():
 
 
 def test_pad_compliance_is_randomized_per_env():
-    from simreal.sim.tactile_pads import pad_solref
+    from simreal.sensors.tactile.pads import pad_solref
 
     env = make_env("franka-peg-place-tactile", num_envs=6, seed=2)
     solref = env.backend.param("geom_solref")
@@ -91,3 +91,17 @@ def test_pad_compliance_is_randomized_per_env():
     lo, hi = pad_solref(1.5, 20.0, 0.05)[0], pad_solref(3.5, 20.0, 0.05)[0]
     k = solref[:, left, 0]
     assert bool(((k <= lo) & (k >= hi)).all()) and len(set(k.tolist())) == 6
+
+
+def test_the_env_owns_the_tactile_sensor_state_and_resets_it_with_its_envs():
+    from simreal.sensors.tactile.observations import TactileState
+
+    env = make_env("franka-peg-place-tactile", num_envs=3, seed=0)
+    env.step(torch.zeros(env.num_envs, env.num_actions))
+    states = [s for s in env.sensors.values() if isinstance(s, TactileState)]
+    assert states, f"no tactile state on the env: {list(env.sensors)}"
+    st = states[0]
+    assert not st.fresh.any()  # one step in: every sensor has slip history
+    env._reset_envs(torch.tensor([1]))
+    S = len(st.site_ids)
+    assert st.fresh.view(3, S)[1].all() and not st.fresh.view(3, S)[[0, 2]].any()

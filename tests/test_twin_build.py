@@ -65,7 +65,8 @@ def test_check_drives_every_joint_to_its_limits(tmp_path):
 def _drawer_object(tmp_path):
     W, D, H = 0.5, 0.4, 0.25
     body = hollow([-W / 2, -D / 2, 0], [W / 2, D / 2, H], "-y")
-    drawer, _ = _drawer("drawer", None, [-W / 2 + WALL, WALL], [W / 2 - WALL, H - WALL], -D / 2, D - WALL - 2 * GAP - 0.005)
+    drawer, _ = _drawer("drawer", None, [-W / 2 + WALL, WALL], [W / 2 - WALL, H - WALL], -D / 2,
+                        D - WALL - 2 * GAP - 0.005)
     parts = tmp_path / "parts"
     parts.mkdir()
     body.export(parts / "body.stl")

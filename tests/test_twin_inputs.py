@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 import trimesh
 
+from simreal.cache import cache_dir
 from simreal.twin.build import build_twin
 from simreal.twin.cleaning import clean_parts
-from simreal.twin.collision import cache_dir, coacd_pieces
+from simreal.twin.collision import coacd_pieces
 from simreal.twin.errors import TwinInputError
 from simreal.twin.inertia import make_plausible, mass_properties
 from simreal.twin.inputs import load_parts
@@ -57,7 +58,8 @@ def test_glb_with_named_parts_and_single_mesh_split(tmp_path):
 
 def test_gltf_is_turned_z_up(tmp_path):
     box = trimesh.creation.box(extents=[0.1, 0.5, 0.2])  # tall along y: y-up convention
-    other = trimesh.creation.box(extents=[0.1, 0.1, 0.1], transform=trimesh.transformations.translation_matrix([0, 0.3, 0]))
+    other = trimesh.creation.box(extents=[0.1, 0.1, 0.1],
+                                 transform=trimesh.transformations.translation_matrix([0, 0.3, 0]))
     scene = trimesh.Scene()
     scene.add_geometry(box, node_name="a")
     scene.add_geometry(other, node_name="b")
@@ -104,14 +106,16 @@ def test_degenerate_and_open_parts_are_repaired_or_dropped(tmp_path):
     d, _ = _laptop_parts(tmp_path)
     flat = trimesh.Trimesh([[0, 0, 0], [1e-3, 0, 0], [2e-3, 0, 0]], [[0, 1, 2]])  # zero-area triangle
     flat.export(d / "sliver.stl")
-    sheet = trimesh.creation.box(extents=[0.05, 0.05, 0.05], transform=trimesh.transformations.translation_matrix([0, 0, 0.06]))
+    sheet = trimesh.creation.box(extents=[0.05, 0.05, 0.05],
+                                 transform=trimesh.transformations.translation_matrix([0, 0, 0.06]))
     sheet.update_faces(np.arange(len(sheet.faces)) > 1)  # a box with one side open: not watertight
     sheet.export(d / "open_box.stl")
     parts, notes = clean_parts(load_parts(d)[0])
     names = {p.name for p in parts}
     assert "sliver" not in names and any("no surface area" in n for n in notes)
     report = build_twin(d, tmp_path / "twin", progress=False)
-    assert report["parts"]["open_box"]["collision"].startswith("convex hull") or report["parts"]["open_box"]["watertight"]
+    assert (report["parts"]["open_box"]["collision"].startswith("convex hull")
+            or report["parts"]["open_box"]["watertight"])
 
 
 def test_floating_part_is_attached_fixed_with_a_warning(tmp_path):
@@ -160,7 +164,7 @@ def test_coacd_is_cached_by_mesh_hash(tmp_path):
                                        trimesh.creation.box(extents=[0.1, 0.1, 0.1])], engine="manifold")
     ring.apply_transform(trimesh.transformations.rotation_matrix(0.3, [0, 0, 1]))
     first = coacd_pieces(ring)
-    files = list(cache_dir().glob("*.npz"))
+    files = list(cache_dir("coacd").glob("*.npz"))
     assert len(first) >= 2 and len(files) == 1
     again = coacd_pieces(ring)
     assert len(again) == len(first) and all(np.allclose(a.vertices, b.vertices) for a, b in zip(first, again))

@@ -65,16 +65,19 @@ def _urdf(path, joints):
 
 def test_evaluate_urdf_against_mjcf(tmp_path):
     gt = tmp_path / "gt.xml"
-    gt.write_text("""<mujoco><worldbody><body name="body"><geom size="0.3 0.2 0.4" type="box"/>
-      <body name="door" pos="0.3 -0.2 0.4"><joint name="hinge" axis="0 0 1" range="0 1.57"/><geom size="0.01 0.3 0.4" type="box"/></body>
-      <body name="knob" pos="0 -0.25 0.7"><joint name="spin" axis="0 1 0"/><geom size="0.02 0.01" type="cylinder"/></body>
-    </body></worldbody></mujoco>""")
+    gt.write_text('<mujoco><worldbody><body name="body"><geom size="0.3 0.2 0.4" type="box"/>\n'
+                  '      <body name="door" pos="0.3 -0.2 0.4"><joint name="hinge" axis="0 0 1" range="0 1.57"/>'
+                  '<geom size="0.01 0.3 0.4" type="box"/></body>\n'
+                  '      <body name="knob" pos="0 -0.25 0.7"><joint name="spin" axis="0 1 0"/>'
+                  '<geom size="0.02 0.01" type="cylinder"/></body>\n'
+                  '    </body></worldbody></mujoco>')
     pred = _urdf(tmp_path / "pred.urdf", [("door", "revolute", "0.3 -0.2 0.0", "0 0 -1", (-2.0, 0.0)),
                                            ("knob", "prismatic", "0 -0.25 0.7", "0 1 0", (0, 0.1))])
     result = evaluate(pred, gt, scale=1.0)
     assert result["n_joints"] == 2 and result["n_correct"] == 1 and result["joint_success"] == 0.5
     by_child = {r["child"]: r for r in result["joints"]}
-    assert by_child["door"]["correct"] and by_child["knob"]["gt_type"] == "continuous" and not by_child["knob"]["correct"]
+    assert (by_child["door"]["correct"] and by_child["knob"]["gt_type"] == "continuous"
+            and not by_child["knob"]["correct"])
 
 
 def test_evaluate_errors_say_what_to_fix(tmp_path):
@@ -93,7 +96,8 @@ def test_bench_cli_prints_json_last_line(tmp_path):
     env = {"SIMREAL_CACHE": str(tmp_path / "cache")}
     import os
 
-    proc = subprocess.run([sys.executable, "-m", "simreal.cli", "bench", "twin", "--n", "3", "--kinds", "laptop,box,faucet"],
+    proc = subprocess.run([sys.executable, "-m", "simreal.cli", "bench", "twin", "--n", "3",
+                           "--kinds", "laptop,box,faucet"],
                           capture_output=True, text=True, timeout=600, env={**os.environ, **env})
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout.strip().splitlines()[-1])

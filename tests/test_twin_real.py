@@ -14,7 +14,8 @@ from simreal.twin.check import check_dir  # noqa: E402
 from simreal.twin.metric import evaluate  # noqa: E402
 
 pytestmark = pytest.mark.skipif(twin_real_models.kitchen_dir() is None,
-                                reason="needs the kitchen assets of gymnasium-robotics (pip install gymnasium-robotics)")
+                                reason="needs the kitchen assets of gymnasium-robotics "
+                                       "(pip install gymnasium-robotics)")
 
 
 @pytest.mark.parametrize("item,expected", [

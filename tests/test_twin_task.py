@@ -13,7 +13,8 @@ def test_task_is_registered_and_built_from_a_twin():
     mjcf, report = chest_twin()
     assert mjcf.is_file() and (mjcf.parent / "chest.urdf").is_file()
     saved = json.loads((mjcf.parent / "report.json").read_text())
-    assert [j["type"] for j in saved["joints"]] == ["prismatic", "prismatic"]  # found by the pipeline, not written by hand
+    # found by the pipeline, not written by hand
+    assert [j["type"] for j in saved["joints"]] == ["prismatic", "prismatic"]
 
 
 def test_pulling_the_drawer_moves_the_handle_and_counts_as_success():

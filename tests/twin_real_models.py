@@ -33,14 +33,15 @@ def wrapper_xml(item: str, out: Path) -> Path:
     """A standalone MJCF holding only ``item``, with absolute include/asset paths."""
     root = kitchen_dir()
     items = root / "kitchen_assets" / "item_assets"
-    xml = f"""<mujoco model="{item}">
-  <compiler angle="radian" meshdir="{root / 'franka_assets' / 'meshes'}" texturedir="{root / 'kitchen_assets' / 'textures'}"/>
+    xml = (f"""<mujoco model="{item}">
+  <compiler angle="radian" meshdir="{root / 'franka_assets' / 'meshes'}" """
+           f"""texturedir="{root / 'kitchen_assets' / 'textures'}"/>
   <include file="{items / f'{item}_asset.xml'}"/>
   <worldbody>
     <include file="{items / f'{item}_chain.xml'}"/>
   </worldbody>
 </mujoco>
-"""
+""")
     path = out / f"{item}_gt.xml"
     path.write_text(xml)
     return path
@@ -88,7 +89,8 @@ def convert(item: str, out_dir) -> tuple[Path, Path]:
         meshes = [m for m in (_geom_mesh(model, data, g) for g in geoms) if m is not None]
         if meshes:
             mesh = trimesh.util.concatenate(meshes)
-            (parts_dir / f"{model.body(b).name}.obj").write_text(trimesh.exchange.obj.export_obj(mesh, include_normals=False))
+            (parts_dir / f"{model.body(b).name}.obj").write_text(
+                trimesh.exchange.obj.export_obj(mesh, include_normals=False))
     return parts_dir, gt
 
 

@@ -5,9 +5,8 @@ rotation (axis-angle, world frame) per control step, at ``scale`` metres and
 ``ROT_PER_M * scale`` radians for |a| = 1. ``ee_position_delta`` actions (num_envs, 3):
 the translation only; the tool keeps the orientation it had at reset (its error is servoed
 out, at most ``ROT_PER_M * scale`` radians per step), as a top-down pick-and-place arm does.
-The geometric Jacobian of the tool point is built in torch from the arm's body poses and
-joint axes (hinge joints), so it runs batched on any backend. The joint target accumulates
-like :class:`JointPositionDeltaAction`'s (``max_target_error`` bounds it). With
+The tool-point Jacobian comes from the env's :class:`~simreal.envs.kinematics.ArmKinematics`.
+The joint target accumulates like :class:`JointPositionDeltaAction`'s (``max_target_error`` bounds it). With
 ``gripper``, the last column opens (> 0) or closes (<= 0) the gripper; without it the
 gripper control is left to events (e.g. closed on a held part). ``workspace`` keeps the
 commanded tool point inside a box (e.g. above the table), so pressing into it winds nothing up.
@@ -20,7 +19,7 @@ import torch
 from simreal.actions import ActionType
 from simreal.actions.arm import bounded_target, check_arm, write_arm_ctrl
 from simreal.errors import InputError
-from simreal.math3d import orientation_error, quat_to_rotmat
+from simreal.math3d import orientation_error
 
 ROT_PER_M = 10.0  # rad of rotation per metre of translation scale: 5 mm -> 0.05 rad per step
 DAMPING = 0.05  # DLS damping (lambda), keeps steps bounded near singularities
@@ -43,34 +42,19 @@ def check(cfg) -> None:
 class EePoseDeltaAction:
     def __init__(self, env, cfg):
         check(cfg)
-        m, dev, n = env.model, env.device, env.num_envs
+        dev, n = env.device, env.num_envs
         self.env, self.cfg = env, cfg
         self.num_arm = env.robot.num_joints
         self.num_pose = 6 if cfg.type == "ee_pose_delta" else 3
         self.num_actions = self.num_pose + int(cfg.gripper)
         limits = torch.tensor(env.robot.joint_pos_limits, device=dev)
         self.lower, self.upper = limits[:, 0], limits[:, 1]
-        jids = [m.joint(j).id for j in env.robot.joint_names]
-        if any(int(m.jnt_type[j]) != 3 for j in jids):  # mjJNT_HINGE
-            raise InputError(f"{cfg.type} needs hinge joints; robot {env.robot.name!r} has others")
-        self.body_ids = torch.tensor([int(m.jnt_bodyid[j]) for j in jids], device=dev)
-        self.axis = torch.tensor(m.jnt_axis[jids], dtype=torch.float32, device=dev)  # (J, 3) body frame
-        self.anchor = torch.tensor(m.jnt_pos[jids], dtype=torch.float32, device=dev)
+        self.kinematics = env.kinematics
         self.target = torch.zeros(n, self.num_arm, device=dev)
         self.held_rotmat = torch.eye(3, device=dev).repeat(n, 1, 1)  # ee_position_delta: orientation kept
         self.box = torch.tensor(cfg.workspace, dtype=torch.float32, device=dev) if cfg.workspace is not None else None
         self.last_action = torch.zeros(n, self.num_actions, device=dev)
         self.prev_action = torch.zeros(n, self.num_actions, device=dev)
-
-    def jacobian(self) -> torch.Tensor:
-        """(num_envs, 6, num_joints) tool-point Jacobian: linear rows, then angular, world frame."""
-        b = self.env.backend
-        rot = quat_to_rotmat(b.xquat.index_select(1, self.body_ids).float())  # (N, J, 3, 3)
-        pos = b.xpos.index_select(1, self.body_ids).float()
-        axis = (rot @ self.axis.unsqueeze(-1)).squeeze(-1)
-        anchor = pos + (rot @ self.anchor.unsqueeze(-1)).squeeze(-1)
-        lin = torch.cross(axis, self.env.ee_pos.unsqueeze(1) - anchor, dim=-1)
-        return torch.cat([lin, axis], dim=-1).transpose(1, 2)
 
     def reset(self, env_ids: torch.Tensor) -> None:
         self.target[env_ids] = self.env.joint_pos[env_ids]
@@ -90,7 +74,7 @@ class EePoseDeltaAction:
         else:  # servo back to the held orientation, at most max_rot per step
             rot = orientation_error(self.env.ee_rotmat, self.held_rotmat)
             rot = rot * (max_rot / rot.norm(dim=1, keepdim=True).clamp(min=max_rot))
-        J = self.jacobian()
+        J = self.kinematics.jacobian()
         move = a[:, :3] * self.cfg.scale
         if self.box is not None:  # where the current joint target puts the tool, to first order
             commanded = self.env.ee_pos + (J[:, :3] @ (self.target - self.env.joint_pos).unsqueeze(-1)).squeeze(-1)

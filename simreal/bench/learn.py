@@ -75,7 +75,8 @@ def _rsl_rl(env, seed):
         "obs_groups": {"actor": ["policy"], "critic": ["policy", "critic"]},
         "algorithm": {"class_name": "PPO", "learning_rate": ppo.lr, "num_learning_epochs": ppo.epochs,
                       "num_mini_batches": ppo.minibatches, "clip_param": ppo.clip, "gamma": ppo.gamma, "lam": ppo.lam,
-                      "entropy_coef": ppo.entropy_coef, "desired_kl": ppo.desired_kl, "max_grad_norm": ppo.max_grad_norm},
+                      "entropy_coef": ppo.entropy_coef, "desired_kl": ppo.desired_kl,
+                      "max_grad_norm": ppo.max_grad_norm},
         "actor": {**mlp, "distribution_cfg": {"class_name": "GaussianDistribution", "init_std": 1.0}},
         "critic": dict(mlp),
     }

@@ -60,7 +60,8 @@ def sb3_sac_kwargs(task: str, seed: int) -> dict:
         raise InputError(f"SB3's SAC has one learning rate; simreal's config has lr_actor={s.lr_actor}, "
                          f"lr_critic={s.lr_critic}, lr_alpha={s.lr_alpha}: set them equal to compare")
     if cfg.num_envs != 1:
-        raise InputError(f"the comparison runs one env (SB3's reference setting); {task}'s config has num_envs={cfg.num_envs}")
+        raise InputError(f"the comparison runs one env (SB3's reference setting); {task}'s config has "
+                         f"num_envs={cfg.num_envs}")
     if cfg.actor.activation != "relu" or cfg.critic.activation != "relu":
         raise InputError("SB3's SAC uses ReLU; the simreal config's actor/critic activation must be relu to compare")
     kwargs = {
@@ -117,6 +118,8 @@ def bench_offpolicy(task: str, steps: int, seeds: list[int], algos: list[str], e
             "s_per_step": float(np.mean([r["s_per_step"] for r in runs])),
             "all_seeds_pass": all(r["mean_return"] >= bar for r in runs),
         }
-    settings = {k: v for k, v in sb3_sac_kwargs(task, 0).items() if k not in ("seed", "device", "verbose")} if against else None
+    settings = None
+    if against:
+        settings = {k: v for k, v in sb3_sac_kwargs(task, 0).items() if k not in ("seed", "device", "verbose")}
     return {"bench": "offpolicy", "task": task, "steps": steps, "seeds": seeds, "episodes": episodes, "bar": bar,
             "shared_settings": settings, "results": results}

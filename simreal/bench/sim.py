@@ -51,7 +51,8 @@ def bench_sim(task: str, num_envs: int, seconds: float = 6.0, rounds: int = 3, b
     raw = make_backend(env.model, num_envs, backend=backend, device=device, nthread=nthread)
 
     def sync_raw():  # the baseline starts each round from the env's current state and controls
-        raw.reset(torch.arange(num_envs, device=raw.device), qpos=env.backend.qpos.clone(), qvel=env.backend.qvel.clone())
+        raw.reset(torch.arange(num_envs, device=raw.device), qpos=env.backend.qpos.clone(),
+                  qvel=env.backend.qvel.clone())
         raw.ctrl[:] = env.backend.ctrl
         raw.mocap_pos[:] = env.backend.mocap_pos
 
@@ -87,7 +88,8 @@ def bench_sim(task: str, num_envs: int, seconds: float = 6.0, rounds: int = 3, b
         "bench": "sim",
         "task": task,
         "backend": backend,
-        "device": str(env.device) if env.device.type != "cpu" else f"cpu ({env.backend.nthread if hasattr(env.backend, 'nthread') else '?'} threads)",
+        "device": (str(env.device) if env.device.type != "cpu"
+                   else f"cpu ({env.backend.nthread if hasattr(env.backend, 'nthread') else '?'} threads)"),
         "num_envs": num_envs,
         "decimation": decimation,
         "env_steps_per_s": round(env_rate, 1),

@@ -53,7 +53,8 @@ def add_verbs(verbs, bench) -> None:
     p.add_argument("--robot", default="franka_panda")
     p.set_defaults(func=_replay)
 
-    p = verbs.add_parser("deploy-demo", help="sim-robot + policy node as processes, a sequence of targets, success rate")
+    p = verbs.add_parser("deploy-demo",
+                         help="sim-robot + policy node as processes, a sequence of targets, success rate")
     p.add_argument("bundle")
     p.add_argument("--targets", type=int, default=5)
     p.add_argument("--seconds-per-target", type=float, default=4.0)

@@ -42,7 +42,8 @@ def deploy_spec_from_cfg(cfg, task_id: str = "", group: str = "policy", provenan
         raise SpecError(f"task {task_id or '<cfg>'}: actions.max_target_error is not deployable yet "
                         "(the robot-side target accumulates without a bound); set it to None")
     if group not in cfg.observations:
-        raise SpecError(f"task {task_id or '<cfg>'} has no observation group {group!r}; groups: {list(cfg.observations)}")
+        raise SpecError(f"task {task_id or '<cfg>'} has no observation group {group!r}; "
+                        f"groups: {list(cfg.observations)}")
     n = robot.num_joints
     period = cfg.scene.timestep * cfg.decimation
     terms = []

@@ -40,7 +40,8 @@ class ObservationBuilder:
             return np.asarray(last_action, dtype=np.float32)
         if s == "pose_position":
             if inputs.get(term.input) is None:
-                raise UnknownNameError(f"observation term {term.name!r} needs pose input {term.input!r}, none received yet")
+                raise UnknownNameError(f"observation term {term.name!r} needs pose input {term.input!r}, none "
+                                       f"received yet")
             return np.asarray(inputs[term.input], dtype=np.float64).astype(np.float32)[:3]
         raise InputError(f"unknown observation source {s!r}")
 

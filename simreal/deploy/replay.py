@@ -33,7 +33,7 @@ def read_recording(path: str | Path, topics=(JOINT_STATES, COMMANDS)) -> dict[st
 
 
 def replay(path: str | Path, robot: str = "franka_panda") -> dict:
-    from simreal.sim.single_arm import SingleArm
+    from simreal.deploy.sim_arm import SingleArm
 
     rec = read_recording(path)
     states, commands = rec[JOINT_STATES], rec[COMMANDS]

@@ -29,7 +29,8 @@ class SafetyFilter:
         if not (self.lower.shape == self.upper.shape == self.max_step.shape) or self.lower.size == 0:
             raise SafetyConfigError(f"safety filter: lower, upper and max_step need one value per joint, got "
                                     f"{self.lower.size}, {self.upper.size} and {self.max_step.size}")
-        if not (np.all(np.isfinite(self.lower)) and np.all(np.isfinite(self.upper)) and np.all(self.lower < self.upper)):
+        if not (np.all(np.isfinite(self.lower)) and np.all(np.isfinite(self.upper))
+                and np.all(self.lower < self.upper)):
             raise SafetyConfigError(f"safety filter: position limits must be finite with lower < upper, got "
                                     f"lower {self.lower.tolist()}, upper {self.upper.tolist()}")
         if not (np.all(np.isfinite(self.max_step)) and np.all(self.max_step > 0)):

@@ -109,7 +109,8 @@ class DeploySpec:
         d.pop("obs_dim", None)
         try:
             if not isinstance(d.get("action"), dict):
-                raise SpecError(f"action must be a mapping (type, scale, clip, offset, num_actions), got {d.get('action')!r}")
+                raise SpecError(f"action must be a mapping (type, scale, clip, offset, num_actions), got "
+                                f"{d.get('action')!r}")
             if not isinstance(d.get("observations"), list) or not all(isinstance(t, dict) for t in d["observations"]):
                 raise SpecError("observations must be a list of mappings (name, source, dim, scale, history, input)")
             d["action"] = ActionSpec(**d["action"])

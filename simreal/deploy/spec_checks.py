@@ -63,7 +63,8 @@ def _string(field: str, value) -> str:
 def check_spec(spec, format_version: int, obs_sources, action_types) -> None:
     """Raise SpecError on the first field of ``spec`` (a DeploySpec) that is not valid."""
     if spec.format_version != format_version:
-        raise SpecError(f"format_version {spec.format_version!r} is not supported (this simreal reads {format_version})")
+        raise SpecError(f"format_version {spec.format_version!r} is not supported "
+                        f"(this simreal reads {format_version})")
     _string("robot", spec.robot)
     names = spec.joint_names
     if not isinstance(names, list) or not names:
@@ -80,10 +81,13 @@ def check_spec(spec, format_version: int, obs_sources, action_types) -> None:
     for i, pair in enumerate(limits):
         if not isinstance(pair, (list, tuple)) or len(pair) != 2:
             raise SpecError(f"joint_pos_limits[{i}] ({names[i]}) is {pair!r}; it must be [lower, upper] in rad")
-        lo = check_number(f"joint_pos_limits[{i}][0] ({names[i]})", pair[0], -MAX_ABS_JOINT_POS_RAD, MAX_ABS_JOINT_POS_RAD)
-        hi = check_number(f"joint_pos_limits[{i}][1] ({names[i]})", pair[1], -MAX_ABS_JOINT_POS_RAD, MAX_ABS_JOINT_POS_RAD)
+        lo = check_number(f"joint_pos_limits[{i}][0] ({names[i]})", pair[0], -MAX_ABS_JOINT_POS_RAD,
+                          MAX_ABS_JOINT_POS_RAD)
+        hi = check_number(f"joint_pos_limits[{i}][1] ({names[i]})", pair[1], -MAX_ABS_JOINT_POS_RAD,
+                          MAX_ABS_JOINT_POS_RAD)
         if not lo < hi:
-            raise SpecError(f"joint_pos_limits[{i}] ({names[i]}) is {lo}..{hi}: the lower limit must be below the upper")
+            raise SpecError(f"joint_pos_limits[{i}] ({names[i]}) is {lo}..{hi}: "
+                            "the lower limit must be below the upper")
     for i, q in enumerate(_vector("default_joint_pos", spec.default_joint_pos, n)):
         lo, hi = limits[i]
         check_number(f"default_joint_pos[{i}] ({names[i]})", q, lo, hi, what=" rad (the joint's position limits)")

@@ -25,7 +25,9 @@ class ManipulationEnv:
 
     Attributes used by terms: ``backend`` (state tensors), ``robot`` (RobotCfg),
     ``buffers`` (task state such as targets, (num_envs, ...)), ``rng`` (torch.Generator),
-    ``episode_length_buf``, ``action`` (last actions and joint targets), ``step_dt``.
+    ``episode_length_buf``, ``action`` (last actions and joint targets), ``step_dt``,
+    ``sensors`` (stateful sensor models, e.g. tactile arrays with their slip history:
+    created by the terms that read them through :meth:`sensor`, reset with their envs).
     """
 
     def __init__(self, cfg: EnvCfg, task_id: str = ""):
@@ -43,6 +45,8 @@ class ManipulationEnv:
         self.episode_length_buf = torch.zeros(self.num_envs, dtype=torch.long, device=self.device)
         self._index_model()
         self.buffers: dict[str, torch.Tensor] = {}
+        self.sensors: dict = {}
+        self._kinematics = None
         self.action = action_type(cfg.actions.type).term(self, cfg.actions)
         self.num_actions = self.action.num_actions
         self._obs_bias: dict[tuple[str, str], torch.Tensor] = {}  # per-episode offsets, (num_envs, dim)
@@ -63,6 +67,22 @@ class ManipulationEnv:
         self._resample_obs_bias(all_ids)
         self.obs = self._compute_obs()
 
+    @property
+    def kinematics(self):
+        """The arm's tool-point kinematics (:class:`~simreal.envs.kinematics.ArmKinematics`), made on first use."""
+        if self._kinematics is None:
+            from simreal.envs.kinematics import ArmKinematics
+
+            self._kinematics = ArmKinematics(self)
+        return self._kinematics
+
+    def sensor(self, key, make):
+        """The sensor model stored under ``key``, made by ``make()`` on first use. It must have
+        ``reset(env_ids)``, which the env calls whenever those envs reset."""
+        if key not in self.sensors:
+            self.sensors[key] = make()
+        return self.sensors[key]
+
     # ----------------------------------------------------------------- state views
     def _index_model(self) -> None:
         m, dev = self.model, self.device
@@ -72,7 +92,8 @@ class ManipulationEnv:
                 return m.joint(name)
             except KeyError:
                 names = [m.joint(i).name for i in range(m.njnt)]
-                raise UnknownNameError(f"robot {self.robot.name!r} expects joint {name!r}; the model has {names}") from None
+                raise UnknownNameError(f"robot {self.robot.name!r} expects joint {name!r}; "
+                                       f"the model has {names}") from None
 
         self.arm_qpos_ids = torch.tensor([int(joint(j).qposadr[0]) for j in self.robot.joint_names], device=dev)
         self.arm_dof_ids = torch.tensor([int(joint(j).dofadr[0]) for j in self.robot.joint_names], device=dev)
@@ -199,6 +220,8 @@ class ManipulationEnv:
                 event.func(self, env_ids, **event.params)
         self.backend.forward(env_ids)
         self.action.reset(env_ids)
+        for sensor in self.sensors.values():
+            sensor.reset(env_ids)
         self._resample_obs_bias(env_ids)
         self.episode_length_buf[env_ids] = 0
         for sums in self._reward_sums.values():
@@ -215,7 +238,8 @@ class ManipulationEnv:
             return dict(cfg.observations)
         unknown = [g for g in cfg.obs_groups if g not in cfg.observations]
         if unknown:
-            raise UnknownNameError(f"observation groups {unknown} are not in this task; it has {list(cfg.observations)}")
+            raise UnknownNameError(f"observation groups {unknown} are not in this task; "
+                                   f"it has {list(cfg.observations)}")
         return {g: grp for g, grp in cfg.observations.items() if g in cfg.obs_groups}
 
     def _compute_obs(self) -> TensorDict:

@@ -61,7 +61,8 @@ class GymVecEnv:
         if tuple(actions.shape) != (self.num_envs, self.num_actions):
             raise InputError(f"actions must have shape {(self.num_envs, self.num_actions)}, got {tuple(actions.shape)}")
         a = torch.clamp(actions.detach().to(self.device, torch.float32), self.action_low, self.action_high)
-        obs, rew, term, trunc, info = self.vec.step(a.cpu().numpy().reshape((self.num_envs,) + self.vec.single_action_space.shape))
+        obs, rew, term, trunc, info = self.vec.step(
+            a.cpu().numpy().reshape((self.num_envs,) + self.vec.single_action_space.shape))
         self.obs = self._wrap(obs)
         final_obs = self.obs
         if "_final_obs" in info:

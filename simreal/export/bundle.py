@@ -144,7 +144,8 @@ def load_bundle(path: str | Path, tolerance: float = PARITY_TOLERANCE, threads: 
     else:
         got = session.run(["actions"], {"obs": obs})[0]
     if got.shape != expected.shape:
-        raise ParityError(f"{path}: policy.onnx gives actions of shape {got.shape}, parity.npz recorded {expected.shape}")
+        raise ParityError(f"{path}: policy.onnx gives actions of shape {got.shape}, parity.npz recorded "
+                          f"{expected.shape}")
     diff = float(np.max(np.abs(got - expected))) if np.all(np.isfinite(got)) else float("inf")
     if not diff <= tolerance:
         raise ParityError(
@@ -233,7 +234,8 @@ def _parity_set(path: Path, spec: DeploySpec) -> tuple[np.ndarray, np.ndarray]:
         raise BundleError(f"bundle {path}: parity.npz is unreadable or lacks obs/actions arrays "
                           f"({type(err).__name__}: {err})") from None
     if obs.ndim != 2 or obs.shape[0] == 0 or obs.shape[1] != spec.obs_dim:
-        raise BundleError(f"{path}/parity.npz holds observations of shape {obs.shape}, expected [N > 0, {spec.obs_dim}]")
+        raise BundleError(f"{path}/parity.npz holds observations of shape {obs.shape}, "
+                          f"expected [N > 0, {spec.obs_dim}]")
     if not np.all(np.isfinite(obs)):
         raise BundleError(f"{path}/parity.npz holds non-finite observations")
     return obs, expected
@@ -277,13 +279,15 @@ def write_bundle(out_dir, policy, spec, example_obs, provenance: dict | None = N
     obs = torch.as_tensor(np.asarray(example_obs, dtype=np.float32) if not torch.is_tensor(example_obs)
                           else example_obs.detach().to("cpu", torch.float32))
     if obs.ndim != 2 or obs.shape[1] != spec.obs_dim:
-        raise BundleError(f"example_obs must be [N, {spec.obs_dim}] (deploy spec's observation terms), got {tuple(obs.shape)}")
+        raise BundleError(f"example_obs must be [N, {spec.obs_dim}] (deploy spec's observation terms), got "
+                          f"{tuple(obs.shape)}")
     state_shapes = _recurrent_state_shapes(policy)
     spec.recurrent_state = {k: list(v) for k, v in state_shapes.items()} or None
     with torch.no_grad():
         actions = _reference_actions(policy, obs, state_shapes)
     if actions.ndim != 2 or actions.shape[1] != spec.num_actions:
-        raise BundleError(f"policy maps [N, {spec.obs_dim}] to {tuple(actions.shape)}, expected [N, {spec.num_actions}]")
+        raise BundleError(f"policy maps [N, {spec.obs_dim}] to {tuple(actions.shape)}, "
+                          f"expected [N, {spec.num_actions}]")
     if not torch.isfinite(actions).all():
         raise BundleError("the policy gives non-finite actions on example_obs; it cannot be deployed")
 

@@ -21,7 +21,8 @@ import numpy as np
 from simreal.deploy.spec import DeploySpec
 from simreal.export.bundle import Bundle, BundleError, write_bundle
 
-ACTIVATIONS = ("elu", "selu", "relu", "crelu", "lrelu", "tanh", "sigmoid", "softplus", "gelu", "swish", "mish", "identity")
+ACTIVATIONS = ("elu", "selu", "relu", "crelu", "lrelu", "tanh", "sigmoid", "softplus", "gelu", "swish",
+               "mish", "identity")
 
 
 def _activation(name: str):

@@ -18,7 +18,8 @@ def _uniform(env, n: int, low, high) -> torch.Tensor:
 def reset_joints_uniform(env, env_ids, offset_rad: tuple[float, float]) -> None:
     """Arm joints start at the default pose plus a uniform offset, kept within limits."""
     n = env_ids.numel()
-    q = env.default_joint_pos + _uniform(env, n, [offset_rad[0]] * env.robot.num_joints, [offset_rad[1]] * env.robot.num_joints)
+    q = env.default_joint_pos + _uniform(env, n, [offset_rad[0]] * env.robot.num_joints,
+                                         [offset_rad[1]] * env.robot.num_joints)
     q = torch.clamp(q, env.action.lower, env.action.upper)
     env.backend.qpos[env_ids.unsqueeze(1), env.arm_qpos_ids] = q.to(env.backend.qpos.dtype)
 
@@ -33,7 +34,8 @@ def sample_target_uniform(env, env_ids, name: str, low, high, marker: str | None
         _show_marker(env, env_ids, marker, point)
 
 
-def target_above_body(env, env_ids, name: str, joint: str, height: tuple[float, float], marker: str | None = None) -> None:
+def target_above_body(env, env_ids, name: str, joint: str, height: tuple[float, float],
+                      marker: str | None = None) -> None:
     """``env.buffers[name]`` <- the free body's start position with z drawn from ``height`` (m)."""
     if name not in env.buffers:
         env.buffers[name] = torch.zeros(env.num_envs, 3, device=env.device)

@@ -59,7 +59,8 @@ def save_checkpoint(path: Path, algo, cfg, iteration: int, env_steps: int, metri
 def load_checkpoint(path: Path) -> dict:
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"no checkpoint at {path}; a run directory holds checkpoints/latest.pt after training starts")
+        raise CheckpointError(f"no checkpoint at {path}; a run directory holds checkpoints/latest.pt after training "
+                              f"starts")
     state = load_torch_file(path)
     if not isinstance(state, dict) or state.get("format") != FORMAT or "algo" not in state:
         raise CheckpointError(f"checkpoint {path} is not a simreal checkpoint of format {FORMAT}")

@@ -9,19 +9,22 @@ from pathlib import Path
 
 from simreal.argtypes import finite_float, nonneg_int, positive_float, positive_int
 from simreal.errors import InputError
+from simreal.rl.algorithms import NAMES
 
 
 def add_verbs(verbs, bench) -> None:
     p = verbs.add_parser("train", help="train a policy (PPO, SAC, DSAC-T, AACD) on a task or gym:<id>")
     p.add_argument("task", nargs="?", help="task id (simreal list-tasks) or gym:<Gymnasium id>; omit with --resume")
-    p.add_argument("--algo", default="ppo", choices=["ppo", "sac", "dsac", "aacd", "distill"])
+    p.add_argument("--algo", default="ppo", choices=list(NAMES))
     p.add_argument("--num-envs", type=positive_int)
     p.add_argument("--steps", type=positive_int, help="total env steps (with --resume: the new total)")
     p.add_argument("--seed", type=nonneg_int)
     p.add_argument("--run-dir", help="where checkpoints, config.yaml, metrics and TensorBoard logs go")
     p.add_argument("--device", choices=["cpu", "cuda"], help="cuda uses the MuJoCo Warp backend")
-    p.add_argument("--config", help="YAML file merged over the defaults (configs/<algo>.yaml, configs/<algo>/<task>.yaml)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override, e.g. ppo.lr=3e-4 (repeatable)")
+    p.add_argument("--config",
+                   help="YAML file merged over the defaults (configs/<algo>.yaml, configs/<algo>/<task>.yaml)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override, e.g. ppo.lr=3e-4 (repeatable)")
     p.add_argument("--teacher", help="aacd/distill: run directory of the privileged teacher")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its latest checkpoint")
     p.set_defaults(func=_train)
@@ -59,7 +62,8 @@ def add_verbs(verbs, bench) -> None:
     p.add_argument("--against", default="rsl_rl", help="comma list of baselines: rsl_rl, sb3, none")
     p.set_defaults(func=_bench_learn)
 
-    p = bench.add_parser("offpolicy", help="SAC and DSAC-T on a Gymnasium task (and SB3's SAC): return after a step budget, several seeds")
+    p = bench.add_parser("offpolicy", help="SAC and DSAC-T on a Gymnasium task (and SB3's SAC): return after a step "
+                         "budget, several seeds")
     p.add_argument("--task", default="gym:Pendulum-v1")
     p.add_argument("--steps", type=positive_int, default=15000)
     p.add_argument("--seeds", default="0,1,2")
@@ -108,7 +112,8 @@ def _train(args) -> int:
     finally:
         distributed.shutdown()
     if rank == 0:
-        print(json.dumps({"run_dir": str(run_dir), **{k: v for k, v in metrics.items() if isinstance(v, (int, float))}}))
+        print(json.dumps({"run_dir": str(run_dir),
+                          **{k: v for k, v in metrics.items() if isinstance(v, (int, float))}}))
     return 0
 
 

@@ -4,6 +4,7 @@ overrides. Every run writes its fully resolved config next to its checkpoints.""
 from __future__ import annotations
 
 import dataclasses
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -13,10 +14,10 @@ import yaml
 from simreal.cfgcheck import check_limits, coerce
 from simreal.data import data_path
 from simreal.errors import InputError, MissingFileError
+from simreal.rl.algorithms import NAMES
+from simreal.rl.algorithms.distill import DistillCfg
 from simreal.rl.algorithms.ppo import PPOCfg
 from simreal.rl.algorithms.sac import SACCfg
-
-ALGOS = ("ppo", "sac", "dsac", "aacd", "distill")
 
 
 @dataclass
@@ -43,13 +44,10 @@ class ModelCfg:
 class TeacherCfg:
     """The privileged teacher a student learns from. AACD (TacSL): a fresh student actor
     trained with PPO starting from the teacher's critic. distill: DAgger on the teacher's
-    actions."""
+    actions (its settings: the ``distill`` section)."""
 
     run_dir: str | None = None  # run directory of the stage-1 (privileged) teacher
     freeze_critic: bool = False  # AACD: True keeps the teacher critic fixed; False fine-tunes it
-    beta_decay_iters: int = 20  # distill: P(teacher acts) falls linearly from 1 to 0 over these iterations
-
-    LIMITS: ClassVar[dict] = {"beta_decay_iters": (1, None)}
 
 
 @dataclass
@@ -63,7 +61,8 @@ class TrainCfg:
     actor: ModelCfg = field(default_factory=lambda: ModelCfg(groups=["policy"]))
     critic: ModelCfg = field(default_factory=lambda: ModelCfg(groups=["policy", "critic"]))
     ppo: PPOCfg = field(default_factory=PPOCfg)
-    sac: SACCfg = field(default_factory=SACCfg)
+    sac: SACCfg = field(default_factory=SACCfg)  # sac and dsac
+    distill: DistillCfg = field(default_factory=DistillCfg)
     teacher: TeacherCfg = field(default_factory=TeacherCfg)
     env: dict = field(default_factory=dict)  # overrides of the task's EnvCfg fields (e.g. episode_length_s)
     checkpoint_every: int = 50  # iterations between "latest" checkpoints
@@ -91,10 +90,11 @@ def from_dict(cls, data: dict, where: str = ""):
         raise InputError(f"unknown {cls.__name__} keys {sorted(unknown)}; valid keys: {sorted(names)}")
     kwargs = {}
     limits = getattr(cls, "LIMITS", {})
+    hints = typing.get_type_hints(cls)
     for key, value in data.items():
         ftype = names[key].type
-        sub = _dataclass_of(ftype)
-        if sub is not None:
+        sub = hints[key]
+        if dataclasses.is_dataclass(sub):
             value = from_dict(sub, value, f"{where}{key}.")
         else:
             value = coerce(value, str(ftype), where + key)
@@ -102,12 +102,6 @@ def from_dict(cls, data: dict, where: str = ""):
             check_limits(value, limits[key], where + key)
         kwargs[key] = value
     return cls(**kwargs)
-
-
-def _dataclass_of(type_name):
-    return {"ModelCfg": ModelCfg, "PPOCfg": PPOCfg, "SACCfg": SACCfg, "TeacherCfg": TeacherCfg}.get(
-        type_name if isinstance(type_name, str) else getattr(type_name, "__name__", "")
-    )
 
 
 def apply_overrides(cfg, overrides: list[str]):
@@ -159,8 +153,8 @@ def default_cfg(task: str, algo: str, overrides: dict[str, Any] | None = None) -
     """TrainCfg for ``task``/``algo``: built-in defaults, then configs/<algo>.yaml, then
     configs/<algo>/gym.yaml for a ``gym:<id>`` task, then configs/<algo>/<task>.yaml (each
     optional), then ``overrides``."""
-    if algo not in ALGOS:
-        raise InputError(f"unknown algorithm {algo!r}; choose one of {list(ALGOS)}")
+    if algo not in NAMES:
+        raise InputError(f"unknown algorithm {algo!r}; choose one of {list(NAMES)}")
     data = dataclasses.asdict(TrainCfg(task=task, algo=algo))
     family = [config_dir() / algo / "gym.yaml"] if task.startswith("gym:") else []  # every gym:<id> task
     for path in (config_dir() / f"{algo}.yaml", *family, config_dir() / algo / f"{task.replace(':', '_')}.yaml"):

@@ -48,14 +48,16 @@ class TrainLogger:
         if self.tty or now - self._last_print >= self.every_s or step >= self.total:
             self._last_print = now
             eta = (self.total - step) / max(steps_per_s, 1e-9)
-            parts = [f"[{self.title}] {_fmt_steps(step)}/{_fmt_steps(self.total)} steps", f"{steps_per_s / 1e3:.1f}k steps/s"]
+            parts = [f"[{self.title}] {_fmt_steps(step)}/{_fmt_steps(self.total)} steps",
+                     f"{steps_per_s / 1e3:.1f}k steps/s"]
             if "episode/return" in metrics:
                 parts.append(f"return {metrics['episode/return']:.2f}")
             if "episode/success" in metrics:
                 parts.append(f"success {metrics['episode/success']:.2f}")
             parts.append(f"elapsed {_fmt_time(elapsed_s)}  ETA {_fmt_time(eta)}")
             line = " | ".join(parts)
-            print(("\r" + line + "\033[K") if self.tty else line, end="" if self.tty else "\n", file=sys.stderr, flush=True)
+            print(("\r" + line + "\033[K") if self.tty else line, end="" if self.tty else "\n",
+                  file=sys.stderr, flush=True)
 
     def message(self, text: str) -> None:
         if self.enabled:

@@ -26,7 +26,8 @@ def gae(rewards: torch.Tensor, values: torch.Tensor, dones: torch.Tensor, last_v
     return advantages, advantages + values
 
 
-def ppo_policy_loss(log_prob: torch.Tensor, old_log_prob: torch.Tensor, advantages: torch.Tensor, clip: float) -> torch.Tensor:
+def ppo_policy_loss(log_prob: torch.Tensor, old_log_prob: torch.Tensor, advantages: torch.Tensor,
+                    clip: float) -> torch.Tensor:
     """Clipped surrogate objective, negated for minimization (mean over the batch)."""
     ratio = torch.exp(log_prob - old_log_prob)
     unclipped = ratio * advantages
@@ -34,7 +35,8 @@ def ppo_policy_loss(log_prob: torch.Tensor, old_log_prob: torch.Tensor, advantag
     return -torch.min(unclipped, clipped).mean()
 
 
-def value_loss(values: torch.Tensor, old_values: torch.Tensor, returns: torch.Tensor, clip: float | None) -> torch.Tensor:
+def value_loss(values: torch.Tensor, old_values: torch.Tensor, returns: torch.Tensor,
+               clip: float | None) -> torch.Tensor:
     """Squared error to the returns; with ``clip``, the pessimistic max of the plain and
     the clipped (old +- clip) prediction errors, as in PPO's value clipping."""
     err = (values - returns) ** 2

@@ -97,7 +97,8 @@ def compare_runs(run_dirs: list[str | Path], out: str | Path,
             if not pts:
                 continue
             label = run_label(d)
-            ax.plot([p[0] for p in pts], _trailing_mean([p[1] for p in pts], smooth), lw=1.3, color=colours[label], label=None if label in drawn else label)
+            ax.plot([p[0] for p in pts], _trailing_mean([p[1] for p in pts], smooth), lw=1.3, color=colours[label],
+                    label=None if label in drawn else label)
             drawn.add(label)
         ax.set_ylabel(key.split("/")[-1])
         ax.grid(alpha=0.3)

@@ -11,6 +11,7 @@ import torch
 
 from simreal.errors import InputError, SimrealError
 from simreal.rl import distributed, provenance
+from simreal.rl.algorithms import algorithm
 from simreal.rl.checkpoint import checkpoint_path, load_checkpoint, restore, save_checkpoint
 from simreal.rl.config import TrainCfg, apply_torch_threads, save_yaml
 from simreal.rl.factory import build_algorithm, make_env_for
@@ -28,19 +29,15 @@ class Runner:
                  log: bool = True, rank: int = 0):
         apply_torch_threads(cfg)
         torch.manual_seed(cfg.seed)  # same initial models on every rank; envs differ by seed
-        if cfg.algo == "aacd":
-            from simreal.rl.algorithms.aacd import align_with_teacher
-
-            cfg = align_with_teacher(cfg)
+        spec = algorithm(cfg.algo)
+        cfg = spec.resolve(cfg)
         self.cfg = cfg
         self.rank = rank
         self.env = env if env is not None else make_env_for(cfg, seed=cfg.seed + 1000 * rank)
         obs = self.env.get_observations()
         self.algo = build_algorithm(cfg, self.env, obs)
-        if cfg.algo == "aacd":
-            from simreal.rl.algorithms.aacd import load_teacher_critic
-
-            load_teacher_critic(self.algo, cfg)
+        if spec.start is not None:
+            spec.start(self.algo, cfg, self.env, obs)
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.iteration = 0
         self.env_steps = 0
@@ -123,7 +120,8 @@ class Runner:
                                       start, steps_at_start)
             self._save("latest", metrics)
             self.logger.message(f"interrupted: saved {checkpoint_path(self.run_dir)} at {self.env_steps} env steps "
-                                f"(resume with: simreal train --resume {self.run_dir})" if self.run_dir else "interrupted")
+                                f"(resume with: simreal train --resume {self.run_dir})"
+                                if self.run_dir else "interrupted")
             raise
         except FloatingPointError as err:
             # the failing update raised before its optimizer step: parameters are still the last good ones
@@ -136,7 +134,8 @@ class Runner:
         finally:
             self.logger.close()
         self._save("latest", metrics)
-        metrics.update(env_steps=self.env_steps, iterations=self.iteration, wall_s=round(time.perf_counter() - start, 1))
+        metrics.update(env_steps=self.env_steps, iterations=self.iteration,
+                       wall_s=round(time.perf_counter() - start, 1))
         return metrics
 
     # ----------------------------------------------------------------- helpers
@@ -175,4 +174,5 @@ class Runner:
         if self.run_dir is None or not self.is_main:
             return
         save_checkpoint(checkpoint_path(self.run_dir, which), self.algo, self.cfg, self.iteration, self.env_steps,
-                        {**{k: v for k, v in metrics.items() if isinstance(v, (int, float))}, "best_metric": self.best_metric})
+                        {**{k: v for k, v in metrics.items() if isinstance(v, (int, float))},
+                         "best_metric": self.best_metric})

@@ -21,7 +21,7 @@ def robot_from_mjcf(relpath: str, ee_body: str | None = None) -> RobotCfg:
     Velocity limits are not in an MJCF; they are left at infinity (set them in code).
     ee_body: the last body of the chain unless given.
     """
-    from simreal.sim.scene import compile_mjcf
+    from simreal.mjcf import compile_mjcf
 
     path = resolve_mjcf(relpath)
     m = compile_mjcf(path)

@@ -7,36 +7,10 @@ from pathlib import Path
 
 import mujoco
 
-from simreal.errors import SimrealError
+from simreal.mjcf import ModelError, compile_mjcf  # noqa: F401  (ModelError: part of this module's API)
 from simreal.robots import RobotCfg, get_robot, resolve_mjcf
 
 EE_SITE = "ee"  # site at the robot's tool point, added to every scene
-
-
-class ModelError(SimrealError):
-    """An MJCF that MuJoCo could not load or compile."""
-
-
-def compile_mjcf(source) -> mujoco.MjModel:
-    """Compile an MJCF file path, an XML string or a ``mujoco.MjSpec``.
-
-    Raises ModelError naming the file and MuJoCo's own message.
-    """
-    origin = "<MjSpec>"
-    try:
-        if isinstance(source, mujoco.MjSpec):
-            return source.compile()
-        if isinstance(source, Path) or (isinstance(source, str) and not source.lstrip().startswith("<")):
-            origin = str(source)
-            if not Path(source).is_file():
-                raise ModelError(f"MJCF file {origin} does not exist")
-            return mujoco.MjModel.from_xml_path(str(source))
-        origin = "<XML string>"
-        return mujoco.MjModel.from_xml_string(source)
-    except ModelError:
-        raise
-    except Exception as err:  # MuJoCo raises ValueError with its compiler message
-        raise ModelError(f"MuJoCo could not compile {origin}: {err}") from err
 
 
 @dataclass
@@ -109,7 +83,8 @@ def build_scene(cfg: SceneCfg) -> mujoco.MjModel:
     spec.visual.global_.offwidth = 1280
     spec.visual.global_.offheight = 960
     world = spec.worldbody
-    world.add_light(name="key", pos=[0.5, -0.5, 2.0], dir=[-0.2, 0.2, -1.0], type=mujoco.mjtLightType.mjLIGHT_DIRECTIONAL)
+    world.add_light(name="key", pos=[0.5, -0.5, 2.0], dir=[-0.2, 0.2, -1.0],
+                    type=mujoco.mjtLightType.mjLIGHT_DIRECTIONAL)
     world.add_camera(name="overview", pos=[1.45, -1.05, 0.95], xyaxes=[0.707, 0.707, 0, -0.302, 0.302, 0.905])
     if cfg.floor:
         world.add_geom(name="floor", type=mujoco.mjtGeom.mjGEOM_PLANE, size=[0, 0, 0.05], rgba=[0.55, 0.6, 0.65, 1])

@@ -16,11 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
+from simreal.cache import cache_dir
+
 ASSET_VERSION = 1  # bump when the generator or the pipeline changes the twin
-
-
-def twins_dir() -> Path:
-    return Path(os.environ.get("SIMREAL_CACHE", Path.home() / ".cache" / "simreal")) / "twins"
 
 
 def chest_twin(width: float = 0.5, depth: float = 0.4, height: float = 0.5, n_drawers: int = 2) -> tuple[Path, dict]:
@@ -29,7 +27,7 @@ def chest_twin(width: float = 0.5, depth: float = 0.4, height: float = 0.5, n_dr
     from simreal.twin.procedural import chest, export
 
     name = f"chest_{width:g}x{depth:g}x{height:g}_{n_drawers}_v{ASSET_VERSION}".replace(".", "p")
-    final = twins_dir() / name
+    final = cache_dir("twins") / name
     mjcf = final / "chest.xml"
     if not mjcf.is_file():
         obj = chest(width, depth, height, n_drawers)

@@ -60,7 +60,8 @@ def bench_twin(n: int = 100, seed: int = 0, keep: str | None = None, check: bool
     mean_s = float(np.mean(times))
     out = {
         "n_objects": n, "seed": seed, "n_joints": n_joints, "n_correct": n_correct, "joint_success": round(success, 4),
-        "per_kind": {k: {"joints": v[0], "correct": v[1], "success": round(v[1] / max(v[0], 1), 4)} for k, v in per_kind.items()},
+        "per_kind": {k: {"joints": v[0], "correct": v[1], "success": round(v[1] / max(v[0], 1), 4)}
+                     for k, v in per_kind.items()},
         "s_per_object_mean": round(mean_s, 2), "s_per_object_p90": round(float(np.percentile(times, 90)), 2),
         "s_per_object_max": round(float(np.max(times)), 2),
         "check_joints": len(checks), "check_pass_rate": round(float(np.mean(checks)), 4) if checks else None,

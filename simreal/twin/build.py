@@ -66,9 +66,10 @@ def _subtree(parent: dict[int, int], root: int) -> list[int]:
 
 
 def build_twin(input_path, out_dir, name: str | None = None, units: str | None = None, up: str | None = None,
-               hints=None, proposer: str = "geometric", density: float = DEFAULT_DENSITY, progress: bool = True) -> dict:
+               hints=None, proposer: str = "geometric", density: float = DEFAULT_DENSITY,
+               progress: bool = True) -> dict:
     """Build a twin of ``input_path`` into ``out_dir``; returns the report (also written as report.json)."""
-    from simreal.sim.articulation import CollisionSweeper
+    from simreal.twin.articulation import CollisionSweeper
 
     t0 = time.perf_counter()
     timings = {}

@@ -23,7 +23,8 @@ def twin_files(twin_dir) -> tuple[Path, dict]:
     else:
         xmls = sorted(d.glob("*.xml"))
         if not xmls:
-            raise TwinInputError(f"{d} holds no report.json and no MJCF; run `simreal twin build INPUT --out {d}` first")
+            raise TwinInputError(f"{d} holds no report.json and no MJCF; "
+                                 f"run `simreal twin build INPUT --out {d}` first")
         mjcf, report = xmls[0], {}
     if not mjcf.is_file():
         raise MissingFileError(f"{mjcf} is missing; rebuild the twin")
@@ -32,8 +33,8 @@ def twin_files(twin_dir) -> tuple[Path, dict]:
 
 def check_dir(twin_dir) -> list[dict]:
     """Drive every joint of the twin to both limits under PD control (MuJoCo)."""
-    from simreal.sim.articulation import check_twin
     from simreal.sim.scene import ModelError, compile_mjcf
+    from simreal.twin.articulation import check_twin
 
     mjcf, _ = twin_files(twin_dir)
     try:
@@ -47,8 +48,8 @@ def view_dir(twin_dir, out_png, width: int = 320, height: int = 240) -> Path:
     """Render the twin at rest and each movable joint at its upper and lower limits, tiled."""
     from PIL import Image
 
-    from simreal.sim.articulation import joint_limits, render_twin
     from simreal.sim.render import tile
+    from simreal.twin.articulation import joint_limits, render_twin
 
     mjcf, _ = twin_files(twin_dir)
     limits = joint_limits(mjcf)

@@ -81,7 +81,8 @@ def clean_parts(meshes: dict[str, trimesh.Trimesh]) -> tuple[list[Part], list[st
             notes.append(f"part {name!r} has no surface area after repair; dropped it")
             continue
         if len(mesh.vertices) < 4:
-            raise TwinInputError(f"part {name!r} has only {len(mesh.vertices)} vertices ({len(mesh.faces)} triangle(s)); "
+            raise TwinInputError(f"part {name!r} has only {len(mesh.vertices)} vertices "
+                                 f"({len(mesh.faces)} triangle(s)); "
                                  f"a part needs at least 4 vertices, not all in one plane, for MuJoCo to load it. "
                                  f"Fix or remove its mesh")
         watertight = bool(mesh.is_watertight)
@@ -95,8 +96,10 @@ def clean_parts(meshes: dict[str, trimesh.Trimesh]) -> tuple[list[Part], list[st
             part_notes.append(f"thin part ({extents[0] * 1000:.1f} mm): box collision, shell inertia")
         n_dense = int(np.clip(mesh.area / DENSE_SPACING_M**2, SAMPLES_PER_PART, MAX_DENSE))
         dense = np.concatenate([sample_surface(mesh, n_dense, seed=1000 + k)[0], mesh.vertices])
-        parts.append(Part(name, mesh, *sample_surface(mesh, SAMPLES_PER_PART, seed=k), dense, watertight, thin, part_notes))
+        parts.append(Part(name, mesh, *sample_surface(mesh, SAMPLES_PER_PART, seed=k), dense, watertight, thin,
+                          part_notes))
         notes.extend(f"part {name!r}: {n}" for n in part_notes)
     if len(parts) < 2:
-        raise TwinInputError(f"only {len(parts)} usable part(s) left after cleaning; an articulated object needs at least 2")
+        raise TwinInputError(f"only {len(parts)} usable part(s) left after cleaning; an articulated object needs at "
+                             f"least 2")
     return parts, notes

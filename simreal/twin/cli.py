@@ -87,7 +87,8 @@ def add_verbs(verbs, bench) -> None:
     p = sub.add_parser("eval", help="score a twin against a ground-truth URDF/MJCF (Articulate-Anything joint metric)")
     p.add_argument("--pred", required=True, help="twin directory (or URDF/MJCF)")
     p.add_argument("--gt", required=True, help="ground-truth URDF or MJCF")
-    p.add_argument("--scale", type=float, help="object scale for the origin tolerance (default: the twin's bbox diagonal)")
+    p.add_argument("--scale", type=float,
+                   help="object scale for the origin tolerance (default: the twin's bbox diagonal)")
     p.set_defaults(func=_eval)
 
     p = bench.add_parser("twin", help="twins of procedural objects: joint success rate and seconds per object")
@@ -95,5 +96,6 @@ def add_verbs(verbs, bench) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--keep", help="keep the generated objects and twins in this directory")
     p.add_argument("--no-check", action="store_true", help="skip the PD check of every joint")
-    p.add_argument("--kinds", help="comma-separated object kinds (default: all: cabinet,box,laptop,microwave,oven,faucet)")
+    p.add_argument("--kinds",
+                   help="comma-separated object kinds (default: all: cabinet,box,laptop,microwave,oven,faucet)")
     p.set_defaults(func=_bench)

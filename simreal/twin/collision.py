@@ -17,11 +17,11 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import trimesh
 
+from simreal.cache import cache_dir
 from simreal.twin.boxes import polycube_boxes
 from simreal.twin.cleaning import Part
 
@@ -59,11 +59,6 @@ class Piece:
         return trimesh.Trimesh(self.vertices, self.faces).convex_hull
 
 
-def cache_dir() -> Path:
-    root = Path(os.environ.get("SIMREAL_CACHE", Path.home() / ".cache" / "simreal"))
-    return root / "coacd"
-
-
 def mesh_hash(mesh: trimesh.Trimesh, params: dict) -> str:
     h = hashlib.sha256()
     h.update(np.round(np.asarray(mesh.vertices, dtype=np.float64), 7).tobytes())
@@ -75,7 +70,7 @@ def mesh_hash(mesh: trimesh.Trimesh, params: dict) -> str:
 def coacd_pieces(mesh: trimesh.Trimesh, params: dict | None = None) -> list[Piece]:
     """CoACD convex pieces of a closed mesh, read from the cache when the same mesh was seen."""
     params = dict(COACD_PARAMS if params is None else params)
-    path = cache_dir() / f"{mesh_hash(mesh, params)}.npz"
+    path = cache_dir("coacd") / f"{mesh_hash(mesh, params)}.npz"
     if path.is_file():
         data = np.load(path)
         n = int(data["n"])

@@ -1,7 +1,7 @@
 """The critic: simulation checks of joint proposals, and the propose-score-refine loop.
 
 For each proposal the moving part (with everything hanging from it) is swept along the
-joint in MuJoCo (``simreal.sim.articulation.CollisionSweeper``): the limit is the last
+joint in MuJoCo (``simreal.twin.articulation.CollisionSweeper``): the limit is the last
 collision-free position (new penetration beyond 1 mm counts as collision), reached
 before the part would leave its parent. A proposal passes when its free range is at
 least its ``min_travel``; a revolute proposal that collides right away is refined by
@@ -97,7 +97,8 @@ def refine(p: JointProposal, step: float) -> JointProposal:
     if np.linalg.norm(away) < 1e-6:
         away = np.cross(p.axis, np.array([1.0, 0, 0]))
     away /= np.linalg.norm(away)
-    return dataclasses.replace(p, origin=p.origin + step * away, reason=p.reason + f" (pivot moved {step * 1000:.0f} mm)")
+    return dataclasses.replace(p, origin=p.origin + step * away,
+                               reason=p.reason + f" (pivot moved {step * 1000:.0f} mm)")
 
 
 def choose(sweeper, moving: list[int], proposals: list[JointProposal], budget: int = 12) -> Verdict:
@@ -126,7 +127,8 @@ def choose(sweeper, moving: list[int], proposals: list[JointProposal], budget: i
         return best
     best = passing[0]
     second = passing[1].score if len(passing) > 1 else 0.0
-    best.checks["confidence"] = round(float(np.clip(0.5 + 0.5 * (best.score - second) / max(best.score, 1e-9), 0.05, 1.0)), 3)
+    best.checks["confidence"] = round(float(np.clip(0.5 + 0.5 * (best.score - second) / max(best.score, 1e-9),
+                                                    0.05, 1.0)), 3)
     best.alternatives = [_summary(v) for v in verdicts if v is not best]
     return best
 

@@ -57,7 +57,8 @@ def mass_properties(part: Part, pieces: list[Piece], density: float = DEFAULT_DE
         coms.append(np.asarray(mesh.center_mass))
         inertias.append(np.asarray(mesh.moment_inertia))
     if not masses:
-        return mass_properties(Part(part.name, part.mesh, part.samples, part.normals, part.dense, False, True), pieces, density)
+        as_thin_shell = Part(part.name, part.mesh, part.samples, part.normals, part.dense, False, True)
+        return mass_properties(as_thin_shell, pieces, density)
     masses = np.array(masses)
     coms = np.array(coms)
     mass = float(masses.sum())

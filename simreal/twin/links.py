@@ -64,7 +64,8 @@ def rpy_from_matrix(rot: np.ndarray) -> tuple[float, float, float]:
 
 def quat_from_matrix(rot: np.ndarray) -> np.ndarray:
     """(w, x, y, z) of a rotation matrix."""
-    return np.asarray(trimesh.transformations.quaternion_from_matrix(np.pad(rot, ((0, 1), (0, 1))) + np.diag([0, 0, 0, 1])))
+    homogeneous = np.pad(rot, ((0, 1), (0, 1))) + np.diag([0, 0, 0, 1])
+    return np.asarray(trimesh.transformations.quaternion_from_matrix(homogeneous))
 
 
 def fmt(values, digits: int = 6) -> str:

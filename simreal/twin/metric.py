@@ -39,7 +39,7 @@ def _vec(el, attr, default):
 
 def joints_from_urdf(path) -> list[dict]:
     """Joints of a URDF in the world frame at zero configuration (same keys as
-    ``simreal.sim.articulation.joints_from_mjcf``)."""
+    ``simreal.twin.articulation.joints_from_mjcf``)."""
     try:
         root = ET.parse(str(path)).getroot()
     except ET.ParseError as err:
@@ -87,14 +87,15 @@ def load_joints(path) -> list[dict]:
         raise MissingFileError(f"{path} does not exist")
     if path.is_dir():
         report = path / "report.json"
-        urdfs = [path / json.loads(report.read_text())["files"]["urdf"]] if report.is_file() else sorted(path.glob("*.urdf"))
+        urdfs = ([path / json.loads(report.read_text())["files"]["urdf"]] if report.is_file()
+                 else sorted(path.glob("*.urdf")))
         if not urdfs:
             raise MissingFileError(f"{path} holds no URDF; give a twin directory, a .urdf or an MJCF .xml")
         path = urdfs[0]
     if path.suffix.lower() == ".urdf":
         return joints_from_urdf(path)
     if path.suffix.lower() == ".xml":
-        from simreal.sim.articulation import joints_from_mjcf
+        from simreal.twin.articulation import joints_from_mjcf
 
         return joints_from_mjcf(path)
     raise InputError(f"{path}: expected a .urdf, an MJCF .xml or a twin directory")
@@ -182,6 +183,7 @@ def write_gt_urdf(obj, path) -> None:
         ET.SubElement(el, "origin", xyz=fmt(np.asarray(j.origin) - origins[j.parent]), rpy="0 0 0")
         ET.SubElement(el, "axis", xyz=fmt(j.axis))
         if j.limits is not None:
-            ET.SubElement(el, "limit", lower=f"{j.limits[0]:.6g}", upper=f"{j.limits[1]:.6g}", effort="100", velocity="2")
+            ET.SubElement(el, "limit", lower=f"{j.limits[0]:.6g}", upper=f"{j.limits[1]:.6g}", effort="100",
+                          velocity="2")
     ET.indent(robot, space="  ")
     Path(path).write_text('<?xml version="1.0"?>\n' + ET.tostring(robot, encoding="unicode") + "\n")

@@ -167,17 +167,20 @@ def cabinet(rng) -> GenObject:
     shells = [hollow([-W / 2, y0, 0], [W / 2, D / 2, H], "-y")]
     parts, joints = {}, []
     for r, h in enumerate(heights):
-        kind = "drawers" if (h < 0.3 and rng.random() < 0.8) else rng.choice(["doors", "drawers"]) if h < 0.45 else "doors"
+        kind = ("drawers" if (h < 0.3 and rng.random() < 0.8)
+                else rng.choice(["doors", "drawers"]) if h < 0.45 else "doors")
         ncol = int(rng.integers(1, 3)) if W > 0.55 else 1
         xs = np.linspace(-W / 2 + WALL, W / 2 - WALL, ncol + 1)
         for c in range(ncol):
-            cell_lo, cell_hi = [xs[c] + (WALL / 2 if c else 0), z], [xs[c + 1] - (WALL / 2 if c < ncol - 1 else 0), z + h]
+            cell_lo, cell_hi = ([xs[c] + (WALL / 2 if c else 0), z],
+                                [xs[c + 1] - (WALL / 2 if c < ncol - 1 else 0), z + h])
             if kind == "drawers":
                 mesh, joint = _drawer(f"drawer_{k}", rng, cell_lo, cell_hi, y0, depth=D - WALL - 2 * GAP - 0.005)
             else:
                 hinge = ("left" if c == 0 else "right") if ncol == 2 else rng.choice(["left", "right"])
                 lo = [cell_lo[0] - WALL + 0.002 if c == 0 else cell_lo[0] - WALL / 2 + 0.002, cell_lo[1] - WALL / 2]
-                hi = [cell_hi[0] + WALL - 0.002 if c == ncol - 1 else cell_hi[0] + WALL / 2 - 0.002, cell_hi[1] + WALL / 2]
+                hi = [cell_hi[0] + WALL - 0.002 if c == ncol - 1 else cell_hi[0] + WALL / 2 - 0.002,
+                      cell_hi[1] + WALL / 2]
                 lo[0], hi[0] = max(lo[0], -W / 2), min(hi[0], W / 2)
                 lo[1], hi[1] = max(lo[1] + 0.0015, 0.0), min(hi[1] - 0.0015, H)
                 mesh, joint = _door(f"door_{k}", rng, lo, hi, y0, hinge)
@@ -257,7 +260,8 @@ def oven(rng) -> GenObject:
     W, D, H = rng.uniform(0.5, 0.7), rng.uniform(0.45, 0.6), rng.uniform(0.6, 0.9)
     strip = rng.uniform(0.1, 0.15)
     y0 = -D / 2
-    body = union(hollow([-W / 2, y0, 0], [W / 2, D / 2, H - strip], "-y"), box([-W / 2, y0, H - strip], [W / 2, D / 2, H]))
+    body = union(hollow([-W / 2, y0, 0], [W / 2, D / 2, H - strip], "-y"),
+                 box([-W / 2, y0, H - strip], [W / 2, D / 2, H]))
     door, joint = _door("door", rng, [-W / 2, 0.02], [W / 2, H - strip - 0.003], y0, "bottom")
     n = int(rng.integers(2, 5))
     knobs, kj = _knobs(rng, np.linspace(-W / 2, W / 2, n + 2)[1:-1], H - strip / 2, y0)
@@ -283,11 +287,13 @@ def faucet(rng) -> GenObject:
         arm = rng.uniform(0.06, 0.1)
         handle = union(cylinder([R + kl / 2 - 0.002, 0, zk], kr * 0.7, kl, axis=0),
                        box([R + kl - 0.012, -0.01, zk - 0.01], [R + kl, 0.01, zk + arm]))
-        joints.append(GtJoint("handle", "revolute", np.array([1.0, 0, 0]), np.array([R, 0, zk]), (-np.pi / 2, np.pi / 2)))
+        joints.append(GtJoint("handle", "revolute", np.array([1.0, 0, 0]), np.array([R, 0, zk]),
+                              (-np.pi / 2, np.pi / 2)))
     return GenObject("faucet", 0, {"body": body, "spout": spout, "handle": handle}, joints)
 
 
-MAKERS = {"cabinet": cabinet, "box": lidded_box, "laptop": laptop, "microwave": microwave, "oven": oven, "faucet": faucet}
+MAKERS = {"cabinet": cabinet, "box": lidded_box, "laptop": laptop, "microwave": microwave, "oven": oven,
+          "faucet": faucet}
 
 
 def generate(kind: str, seed: int, yaw: float | None = None) -> GenObject:

@@ -263,7 +263,8 @@ def _panel_proposals(ctx, q, slab, p_lo, p_hi, p_mid, to_world) -> list[JointPro
             nvec = np.zeros(3)
             nvec[k] = n_out
             axis = np.cross(r, nvec)
-            side = {(0, -1): "-x", (0, 1): "+x", (1, -1): "-y", (1, 1): "+y", (2, -1): "bottom", (2, 1): "top"}[(v, int(s))]
+            side = {(0, -1): "-x", (0, 1): "+x", (1, -1): "-y", (1, 1): "+y", (2, -1): "bottom",
+                    (2, 1): "top"}[(v, int(s))]
             props.append(JointProposal("revolute", to_world(axis), to_world(pivot), score,
                                        f"panel hinged on its {side} edge: " + ", ".join(why),
                                        max_travel=np.pi, min_travel=0.6, two_sided=True, refinable=True))

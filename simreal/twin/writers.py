@@ -19,7 +19,8 @@ from simreal.twin.links import Articulation, Link, fmt, quat_from_matrix, rpy_fr
 
 def _write_obj(mesh: trimesh.Trimesh, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(trimesh.exchange.obj.export_obj(mesh, include_normals=False, include_color=False, include_texture=False))
+    path.write_text(trimesh.exchange.obj.export_obj(mesh, include_normals=False, include_color=False,
+                                                    include_texture=False))
 
 
 def write_meshes(art: Articulation, out: Path) -> dict[str, dict]:
@@ -120,7 +121,8 @@ def write_mjcf(art: Articulation, files: dict, path: Path) -> None:
         body = ET.SubElement(parent_el, "body", name=link.name, pos=fmt(link.origin - parent_origin))
         bodies[link.name] = body
         if joint is not None and joint.type != "fixed":
-            attrs = {"name": joint.name, "type": "slide" if joint.type == "prismatic" else "hinge", "axis": fmt(joint.axis)}
+            attrs = {"name": joint.name, "type": "slide" if joint.type == "prismatic" else "hinge",
+                     "axis": fmt(joint.axis)}
             if joint.limits is not None:
                 attrs["range"] = fmt(joint.limits)
             attrs["damping"] = f"{joint.damping:g}"

@@ -73,9 +73,11 @@ def franka_lift_cfg(action: str = "joint_position_delta") -> EnvCfg:
         else ActionCfg(type=action, scale=0.01, gripper=True, max_target_error=0.2, workspace=WORKSPACE_M),
         observations={"policy": policy, "critic": critic},
         rewards={
-            "reach_cube": RewardTerm(rewards.ee_to_body_distance_tanh, weight=1.0, params={"body": "cube", "std": 0.25}),
+            "reach_cube": RewardTerm(rewards.ee_to_body_distance_tanh, weight=1.0,
+                                     params={"body": "cube", "std": 0.25}),
             "grasp": RewardTerm(rewards.body_grasped, weight=2.0, params={"body": "cube", "width": 2 * CUBE_HALF_M}),
-            "lifted": RewardTerm(rewards.body_height_above, weight=5.0, params={"body": "cube", "min_height": LIFTED_M}),
+            "lifted": RewardTerm(rewards.body_height_above, weight=5.0,
+                                 params={"body": "cube", "min_height": LIFTED_M}),
             "raise": RewardTerm(
                 rewards.grasped_height_ramp,
                 weight=5.0,
@@ -102,7 +104,8 @@ def franka_lift_cfg(action: str = "joint_position_delta") -> EnvCfg:
             "reset_joints": EventTerm(events.reset_joints_uniform, params={"offset_rad": (-0.1, 0.1)}),
             "reset_cube": EventTerm(
                 events.reset_free_body_uniform,
-                params={"joint": "cube_joint", "x": (0.4, 0.6), "y": (-0.15, 0.15), "z": CUBE_HALF_M, "yaw": (-0.8, 0.8)},
+                params={"joint": "cube_joint", "x": (0.4, 0.6), "y": (-0.15, 0.15), "z": CUBE_HALF_M,
+                        "yaw": (-0.8, 0.8)},
             ),
             "target": EventTerm(
                 events.target_above_body,

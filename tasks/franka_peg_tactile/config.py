@@ -28,11 +28,11 @@ from simreal.math3d import quat_to_rotmat
 from simreal.mdp import events, rewards
 from simreal.mdp import observations as obs
 from simreal.robots.franka_panda import firm_grip
-from simreal.sensors.tactile.observations import reset_tactile, tactile_contact_summary, tactile_forces, tactile_rgb
+from simreal.sensors.tactile.observations import tactile_contact_summary, tactile_forces, tactile_rgb
+from simreal.sensors.tactile.pads import add_gel_pads, pad_solref
 from simreal.sensors.tactile.sdf import CylinderSdf
-from simreal.sim.peg_scene import PegSocketCfg, add_peg_and_socket
 from simreal.sim.scene import SceneCfg
-from simreal.sim.tactile_pads import add_gel_pads, pad_solref
+from simreal.tasks.franka_peg_tactile.peg_scene import PegSocketCfg, add_peg_and_socket
 
 PEG = PegSocketCfg()
 SITES = ("left_finger/sensor", "right_finger/sensor")
@@ -153,13 +153,13 @@ def arm_above_socket(env, env_ids, height: tuple[float, float] = (0.10, 0.13), x
     ids = env.arm_qpos_ids
     for _ in range(iters):  # a few IK steps at reset, batched over the resetting envs
         env.backend.forward(env_ids)
-        J = env.action.jacobian()[env_ids]
+        J = env.kinematics.jacobian()[env_ids]
         err = torch.zeros(n, 6, device=env.device)
         err[:, :3] = (goal - env.ee_pos[env_ids]).clamp(-0.1, 0.1)
         dq = (J.transpose(1, 2) @ torch.linalg.solve(J @ J.transpose(1, 2) + 1e-4 * torch.eye(6, device=env.device),
                                                      err.unsqueeze(-1))).squeeze(-1)
         rows = q.index_select(0, env_ids)
-        arm = torch.clamp(rows.index_select(1, ids).float() + dq, env.action.lower, env.action.upper)
+        arm = torch.clamp(rows.index_select(1, ids).float() + dq, env.kinematics.lower, env.kinematics.upper)
         rows.index_copy_(1, ids, arm.to(q.dtype))
         q.index_copy_(0, env_ids, rows)
 
@@ -265,7 +265,6 @@ def franka_peg_tactile_cfg(task: str = "insert", tactile: str | None = None) -> 
             "socket": EventTerm(place_socket, params={"dx": (-0.03, 0.03), "dy": (-0.03, 0.03)}),
             "arm": EventTerm(arm_above_socket),
             "peg_in_hand": EventTerm(peg_in_hand),
-            "tactile": EventTerm(reset_tactile),
             "pad_compliance": EventTerm(randomize_pad_compliance),
         },
         success=placed if task == "place" else inserted,

@@ -48,7 +48,8 @@ def franka_reach_cfg() -> EnvCfg:
         observations={"policy": policy, "critic": critic},
         rewards={
             "distance": RewardTerm(rewards.ee_to_target_distance_l2, weight=-0.5, params={"target": "target"}),
-            "distance_fine": RewardTerm(rewards.ee_to_target_distance_tanh, weight=0.5, params={"target": "target", "std": 0.05}),
+            "distance_fine": RewardTerm(rewards.ee_to_target_distance_tanh, weight=0.5,
+                                        params={"target": "target", "std": 0.05}),
             "point_down": RewardTerm(rewards.ee_z_axis_down_cos, weight=0.05),
             "action_rate": RewardTerm(rewards.action_rate_l2, weight=-0.005),
             "joint_vel": RewardTerm(rewards.joint_vel_l2, weight=-0.001),

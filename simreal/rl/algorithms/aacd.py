@@ -10,16 +10,20 @@ first iteration. The critic is then frozen or fine-tuned (``teacher.freeze_criti
 from __future__ import annotations
 
 import dataclasses
+import sys
 from pathlib import Path
 
 from simreal.errors import InputError
+from simreal.rl.algorithms import AlgorithmSpec
+from simreal.rl.algorithms.ppo import build as build_ppo
 from simreal.rl.checkpoint import CheckpointError, existing_checkpoint, load_checkpoint
 from simreal.rl.config import TrainCfg, from_dict, load_yaml
 
 
 def teacher_cfg(cfg: TrainCfg) -> TrainCfg:
     if not cfg.teacher.run_dir:
-        raise InputError("AACD and distillation need a teacher: --teacher RUN_DIR (a finished PPO run on the same task)")
+        raise InputError("AACD and distillation need a teacher: --teacher RUN_DIR "
+                         "(a finished PPO run on the same task)")
     path = Path(cfg.teacher.run_dir) / "config.yaml"
     if not path.is_file():
         raise CheckpointError(f"teacher {cfg.teacher.run_dir} is not a simreal run directory (no config.yaml)")
@@ -27,14 +31,21 @@ def teacher_cfg(cfg: TrainCfg) -> TrainCfg:
 
 
 def align_with_teacher(cfg: TrainCfg) -> TrainCfg:
-    """The student's critic must be the teacher's critic: same groups and sizes."""
+    """The student's critic is the teacher's critic: its groups and sizes replace the run's
+    critic settings, and a note says which settings were replaced (config.yaml records the
+    critic actually trained)."""
     teacher = teacher_cfg(cfg)
     if teacher.task != cfg.task:
         raise InputError(f"teacher was trained on {teacher.task!r}, the student is on {cfg.task!r}")
+    if teacher.critic != cfg.critic:
+        ours, theirs = dataclasses.asdict(cfg.critic), dataclasses.asdict(teacher.critic)
+        changed = {k: f"{ours[k]} -> {theirs[k]}" for k in ours if ours[k] != theirs[k]}
+        print(f"aacd: the critic is the teacher's ({cfg.teacher.run_dir}); replacing critic settings {changed}",
+              file=sys.stderr, flush=True)
     return dataclasses.replace(cfg, critic=teacher.critic)
 
 
-def load_teacher_critic(algo, cfg: TrainCfg) -> None:
+def load_teacher_critic(algo, cfg: TrainCfg, env=None, obs=None) -> None:
     teacher_dir = Path(cfg.teacher.run_dir)
     path = existing_checkpoint(teacher_dir)
     state = load_checkpoint(path)
@@ -49,3 +60,7 @@ def load_teacher_critic(algo, cfg: TrainCfg) -> None:
         algo.frozen_critic = True
         algo.critic.requires_grad_(False)
         algo.critic.eval()
+
+
+# stage 2 is PPO: the same build, the critic settings and weights from the teacher
+SPECS = {"aacd": AlgorithmSpec("aacd", build_ppo, resolve=align_with_teacher, start=load_teacher_critic)}

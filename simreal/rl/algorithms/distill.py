@@ -9,29 +9,39 @@ student regresses onto those labels. The student reads its own observation group
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import nn
 
 from simreal.errors import InputError
+from simreal.rl.algorithms import AlgorithmSpec
 from simreal.rl.optim import gradient_step
 
 
 @dataclass
 class DistillCfg:
-    num_steps: int = 24
+    """The ``distill`` section of a TrainCfg."""
+
+    num_steps: int = 24  # rollout length per env and iteration
     epochs: int = 5
     minibatches: int = 4
     lr: float = 1e-3
-    beta_decay_iters: int = 20
+    beta_decay_iters: int = 20  # P(teacher acts) falls linearly from 1 to 0 over these iterations
     max_grad_norm: float = 1.0
+
+    LIMITS: ClassVar[dict] = {"num_steps": (1, None), "epochs": (1, None), "minibatches": (1, None),
+                              "lr": (1e-12, None), "beta_decay_iters": (1, None), "max_grad_norm": (1e-12, None)}
 
 
 class Distillation:
     on_policy = True
 
-    def __init__(self, student: nn.Module, teacher: nn.Module, cfg: DistillCfg, num_envs: int, device, seed: int = 0):
-        self.actor, self.teacher, self.cfg = student, teacher.eval().requires_grad_(False), cfg
+    def __init__(self, student: nn.Module, teacher: nn.Module | None, cfg: DistillCfg, num_envs: int, device,
+                 seed: int = 0):
+        """``teacher`` None: a student to restore and evaluate (training sets ``teacher`` first)."""
+        self.actor, self.cfg = student, cfg
+        self.teacher = teacher.eval().requires_grad_(False) if teacher is not None else None
         self.device = torch.device(device)
         self.optimizer = torch.optim.Adam(student.parameters(), lr=cfg.lr)
         self.generator = torch.Generator(device=self.device).manual_seed(seed)
@@ -72,7 +82,8 @@ class Distillation:
             for k in range(self.cfg.minibatches):
                 idx = perm[k * size : (k + 1) * size]
                 loss = ((self.actor(x[idx]) - y[idx]) ** 2).mean()
-                gradient_step(self.optimizer, loss, self.actor.parameters(), self.cfg.max_grad_norm, "distillation loss")
+                gradient_step(self.optimizer, loss, self.actor.parameters(), self.cfg.max_grad_norm,
+                              "distillation loss")
                 total += loss.item()
                 n += 1
         self.step = 0
@@ -89,11 +100,31 @@ class Distillation:
         self.iteration = state.get("iteration", 0)
 
 
-def load_teacher_actor(cfg, env, obs) -> nn.Module:
-    """The teacher's actor, rebuilt from its run directory and frozen."""
+def teacher_groups(cfg) -> list[str]:
+    """The student's groups and, while its teacher run exists, the teacher's (a finished
+    student is evaluated without its teacher; training without one fails in start)."""
+    from pathlib import Path
+
+    from simreal.rl.algorithms.aacd import teacher_cfg
+
+    own = [*cfg.actor.groups, *cfg.critic.groups]
+    if not cfg.teacher.run_dir or not (Path(cfg.teacher.run_dir) / "config.yaml").is_file():
+        return own
+    return own + teacher_cfg(cfg).actor.groups
+
+
+def build(cfg, env, obs) -> Distillation:
+    from simreal.rl.factory import gaussian_actor
+
+    student = gaussian_actor(cfg, obs, env.num_actions, recurrent_ok=False)
+    return Distillation(student, None, cfg.distill, env.num_envs, cfg.device, seed=cfg.seed)
+
+
+def load_teacher_actor(algo: Distillation, cfg, env, obs) -> None:
+    """The teacher's actor, rebuilt from its run directory and frozen, becomes ``algo.teacher``."""
+    from simreal.rl.algorithms import algorithm
     from simreal.rl.algorithms.aacd import teacher_cfg
     from simreal.rl.checkpoint import existing_checkpoint, load_checkpoint, restore
-    from simreal.rl.factory import build_algorithm
 
     tcfg = teacher_cfg(cfg)
     if tcfg.task != cfg.task:
@@ -101,7 +132,10 @@ def load_teacher_actor(cfg, env, obs) -> nn.Module:
     if tcfg.actor.rnn_type:
         raise InputError(f"teacher {cfg.teacher.run_dir} has a recurrent actor ({tcfg.actor.rnn_type}); distillation "
                          "queries its teacher one step at a time and needs an MLP teacher")
-    teacher_algo = build_algorithm(tcfg, env, obs)
+    teacher_algo = algorithm(tcfg.algo).build(tcfg, env, obs)
     path = existing_checkpoint(cfg.teacher.run_dir)
     restore(teacher_algo, load_checkpoint(path), path)
-    return teacher_algo.actor
+    algo.teacher = teacher_algo.actor.eval().requires_grad_(False)
+
+
+SPECS = {"distill": AlgorithmSpec("distill", build, groups=teacher_groups, start=load_teacher_actor)}

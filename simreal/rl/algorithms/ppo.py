@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from simreal.rl import distributed, losses
+from simreal.rl.algorithms import AlgorithmSpec
 from simreal.rl.optim import gradient_step
 from simreal.rl.storage.rollout import RolloutStorage
 
@@ -173,3 +174,17 @@ class PPO:
         if "optimizer" in state:
             self.optimizer.load_state_dict(state["optimizer"])
         self.lr = state.get("lr", self.lr)
+
+
+def build(cfg, env, obs) -> PPO:
+    """PPO on ``cfg.ppo`` with the actor and critic ``cfg.actor`` / ``cfg.critic`` describe."""
+    from simreal.rl.factory import gaussian_actor
+    from simreal.rl.models.critic import ValueCritic
+
+    c = cfg.critic
+    actor = gaussian_actor(cfg, obs, env.num_actions, recurrent_ok=True)
+    critic = ValueCritic(obs, c.groups, c.hidden, c.activation, c.normalize, c.images).to(cfg.device)
+    return PPO(actor, critic, cfg.ppo, env.num_envs, cfg.device, seed=cfg.seed)
+
+
+SPECS = {"ppo": AlgorithmSpec("ppo", build)}

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from simreal.rl import losses
+from simreal.rl.algorithms import AlgorithmSpec
 from simreal.rl.optim import gradient_step
 from simreal.rl.storage.replay import ReplayBuffer
 
@@ -39,7 +40,8 @@ class SACCfg:
     max_grad_norm: float = 10.0
 
     LIMITS: ClassVar[dict] = {"lr_actor": (1e-12, None), "lr_critic": (1e-12, None), "lr_alpha": (1e-12, None),
-                              "gamma": (0.0, 1.0), "tau": (1e-12, 1.0), "batch_size": (1, None), "buffer_size": (1, None),
+                              "gamma": (0.0, 1.0), "tau": (1e-12, 1.0), "batch_size": (1, None),
+                              "buffer_size": (1, None),
                               "utd_ratio": (1e-6, None), "learning_starts": (0, None), "init_alpha": (1e-12, None),
                               "std_clip_k": (1e-6, None), "std_eps": (0.0, None), "std_tau": (1e-12, 1.0),
                               "max_grad_norm": (1e-12, None)}
@@ -78,7 +80,8 @@ class SAC:
         for c in list(self.critics) + list(self.target_critics):
             c.update_normalizer(critic_in)
         if self.collected < self.cfg.learning_starts:
-            u = 2.0 * torch.rand(actor_in.shape[0], self.actor.num_actions, generator=self.generator, device=self.device) - 1.0
+            u = 2.0 * torch.rand(actor_in.shape[0], self.actor.num_actions, generator=self.generator,
+                                 device=self.device) - 1.0
             actions = u * self.actor.action_scale + self.actor.action_bias
         else:
             actions, _ = self.actor.sample(actor_in)
@@ -190,3 +193,26 @@ class SAC:
         self.std_scale.copy_(state.get("std_scale", self.std_scale))
         self.collected = state.get("collected", self.collected)
         self._ready = self.collected >= self.cfg.learning_starts
+
+
+def _builder(distributional: bool):
+    def build(cfg, env, obs) -> SAC:
+        """SAC (or DSAC-T) on ``cfg.sac``: a squashed Gaussian actor and twin (distributional) Q critics."""
+        from simreal.rl.factory import action_bounds, refuse_recurrent_actor
+        from simreal.rl.models.actor import SquashedGaussianActor
+        from simreal.rl.models.critic import GaussianQCritic, QCritic
+
+        a, c = cfg.actor, cfg.critic
+        refuse_recurrent_actor(cfg)
+        low, high = action_bounds(env)
+        actor = SquashedGaussianActor(obs, a.groups, env.num_actions, a.hidden, a.activation, a.normalize,
+                                      action_scale=(high - low) / 2, action_bias=(high + low) / 2,
+                                      images=a.images).to(cfg.device)
+        critic_cls = GaussianQCritic if distributional else QCritic
+        critics = [critic_cls(obs, c.groups, env.num_actions, c.hidden, c.activation, c.normalize,
+                              images=c.images).to(cfg.device) for _ in range(2)]
+        return SAC(actor, *critics, cfg.sac, env.num_envs, cfg.device, seed=cfg.seed, distributional=distributional)
+    return build
+
+
+SPECS = {"sac": AlgorithmSpec("sac", _builder(False)), "dsac": AlgorithmSpec("dsac", _builder(True))}

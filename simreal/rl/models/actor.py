@@ -44,13 +44,16 @@ class SquashedGaussianActor(GroupModel):
     LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
 
     def __init__(self, obs, groups: list[str], num_actions: int, hidden: list[int], activation: str = "relu",
-                 normalize: bool = True, action_scale: torch.Tensor | float = 1.0, action_bias: torch.Tensor | float = 0.0,
+                 normalize: bool = True, action_scale: torch.Tensor | float = 1.0,
+                 action_bias: torch.Tensor | float = 0.0,
                  images: dict | None = None):
         super().__init__(obs, groups, normalize, images)
         self.num_actions = num_actions
         self.net = mlp(self.features.out_dim, hidden, 2 * num_actions, activation)
-        self.register_buffer("action_scale", torch.as_tensor(action_scale, dtype=torch.float32).expand(num_actions).clone())
-        self.register_buffer("action_bias", torch.as_tensor(action_bias, dtype=torch.float32).expand(num_actions).clone())
+        self.register_buffer("action_scale",
+                             torch.as_tensor(action_scale, dtype=torch.float32).expand(num_actions).clone())
+        self.register_buffer("action_bias",
+                             torch.as_tensor(action_bias, dtype=torch.float32).expand(num_actions).clone())
 
     def _mean_log_std(self, x):
         mean, log_std = self.net(self.features(x)).chunk(2, dim=-1)

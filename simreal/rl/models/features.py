@@ -70,7 +70,8 @@ class GroupFeatures(nn.Module):
             if g in images:
                 S, H, W, C = images[g]
                 if S * H * W * C != dim:
-                    raise InputError(f"image group {g!r} has {dim} values, but its shape {images[g]} needs {S * H * W * C}")
+                    raise InputError(f"image group {g!r} has {dim} values, but its shape {images[g]} needs "
+                                     f"{S * H * W * C}")
             else:
                 vec_cols.extend(range(start, start + dim))
             self.slices.append((g, start, start + dim))

@@ -10,7 +10,8 @@ from simreal.errors import InputError, UnknownNameError
 ACTIVATIONS = {"elu": nn.ELU, "relu": nn.ReLU, "tanh": nn.Tanh, "silu": nn.SiLU, "gelu": nn.GELU}
 
 
-def mlp(in_dim: int, hidden: list[int], out_dim: int, activation: str = "elu", out_gain: float | None = None) -> nn.Sequential:
+def mlp(in_dim: int, hidden: list[int], out_dim: int, activation: str = "elu",
+        out_gain: float | None = None) -> nn.Sequential:
     if activation not in ACTIVATIONS:
         raise InputError(f"unknown activation {activation!r}; choose one of {sorted(ACTIVATIONS)}")
     layers, d = [], in_dim
@@ -33,7 +34,8 @@ def gather_groups(obs, groups: list[str]) -> torch.Tensor:
         return obs
     missing = [g for g in groups if g not in obs.keys()]
     if missing:
-        raise UnknownNameError(f"model reads observation groups {groups}, but {missing} are not in the env's {list(obs.keys())}")
+        raise UnknownNameError(f"model reads observation groups {groups}, but {missing} are not in the env's "
+                               f"{list(obs.keys())}")
     if len(groups) == 1:
         return obs[groups[0]]
     return torch.cat([obs[g] for g in groups], dim=-1)

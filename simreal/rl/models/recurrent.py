@@ -34,7 +34,8 @@ class RecurrentGaussianActor(GroupModel):
                  init_std: float = 1.0, normalize: bool = True, images: dict | None = None, rnn_type: str = "gru",
                  rnn_hidden: int = 128, rnn_layers: int = 1):
         if rnn_type not in RNN_TYPES:
-            raise InputError(f"unknown rnn_type {rnn_type!r}; choose one of {sorted(RNN_TYPES)} (or null for an MLP actor)")
+            raise InputError(f"unknown rnn_type {rnn_type!r}; choose one of {sorted(RNN_TYPES)} (or null for an MLP "
+                             f"actor)")
         super().__init__(obs, groups, normalize, images)
         self.num_actions = num_actions
         self.rnn_type = rnn_type

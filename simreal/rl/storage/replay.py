@@ -36,7 +36,8 @@ class ReplayBuffer:
         self.size = min(self.size + n, self.capacity)
 
     def sample(self, batch_size: int, generator: torch.Generator) -> dict:
-        idx = torch.randint(0, self.size, (batch_size,), generator=generator, device=generator.device).to(self.actions.device)
+        idx = torch.randint(0, self.size, (batch_size,), generator=generator,
+                            device=generator.device).to(self.actions.device)
         return {
             "actor_in": self.actor_in[idx], "critic_in": self.critic_in[idx], "actions": self.actions[idx],
             "rewards": self.rewards[idx], "dones": self.dones[idx], "next_actor_in": self.next_actor_in[idx],

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from simreal.cache import array_hash, cache_dir
 from simreal.errors import InputError, MissingFileError
-from simreal.sensors.tactile.cache import array_hash, cache_dir
 from simreal.sensors.tactile.calibration_io import Calibration
 from simreal.sensors.tactile.sensors import SensorCfg, get_sensor
 from simreal.sensors.tactile.shading import bin_index, gaussian_blur, position_basis, slope_features

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from simreal.cache import save_npz_atomic
 from simreal.errors import InputError, MissingFileError
-from simreal.sensors.tactile.cache import save_npz_atomic
 
 FORMAT_VERSION = 1
 

@@ -106,9 +106,11 @@ def add_verbs(verbs, bench) -> None:
     p.add_argument("--sensor", default="gelsight_r15")
     p.add_argument("--data", help="ball-press frames (.npz like taxim's dataPack.npz); "
                                   "default: the sensor's taxim data")
-    p.add_argument("--ball-radius-mm", type=positive_float, help="radius of the pressed ball (default: the sensor's data)")
+    p.add_argument("--ball-radius-mm", type=positive_float,
+                   help="radius of the pressed ball (default: the sensor's data)")
     p.add_argument("--mm-per-px", type=positive_float, help="pixel size of the frames (default: the sensor's data)")
-    p.add_argument("--holdout-every", type=nonneg_int, default=4, help="hold out every N-th frame for validation (0: none)")
+    p.add_argument("--holdout-every", type=nonneg_int, default=4,
+                   help="hold out every N-th frame for validation (0: none)")
     p.add_argument("--out", help="calibration file (default: the sensor's cached default)")
     p.set_defaults(func=_calibrate)
 

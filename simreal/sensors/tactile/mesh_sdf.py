@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from simreal.cache import array_hash, cache_dir, save_npz_atomic
 from simreal.errors import InputError
-from simreal.sensors.tactile.cache import array_hash, cache_dir, save_npz_atomic
 from simreal.sensors.tactile.sdf import GridSdf
 
 

@@ -1,7 +1,7 @@
 """Tactile observation terms for the env layer: ``term(env, **params) -> (num_envs, dim)``.
 
 Sensors are sites on the robot (e.g. the gel pads' ``left_finger/sensor`` sites, see
-:mod:`simreal.sim.tactile_pads`); the touched objects are bodies with a shape (an
+:mod:`simreal.sensors.tactile.pads`); the touched objects are bodies with a shape (an
 :class:`Sdf` in the body's frame). Each env's S sensors are rendered as one batch of
 num_envs * S sensors. Slip velocities for the shear forces come from the change of the
 sensor and object positions over one control step (translation only).
@@ -18,8 +18,9 @@ from simreal.sensors.tactile.sensor import TactileSensorArray
 from simreal.sensors.tactile.threads import serial_if_small
 
 
-class _EnvTactile:
-    """What one tactile configuration keeps on an env between steps."""
+class TactileState:
+    """One tactile configuration's sensor model on an env (``env.sensors``): the sensor
+    array, the sites and objects it reads, its slip history and last force field."""
 
     def __init__(self, env, sensor: str, sites, objects: dict[str, Sdf], width: int, difference: bool,
                  augment: AugmentCfg | None, calibration):
@@ -62,11 +63,18 @@ class _EnvTactile:
         return self.last_slip
 
 
-def _state(env, key, **kwargs) -> _EnvTactile:
-    store = env.__dict__.setdefault("_tactile", {})
-    if key not in store:
-        store[key] = _EnvTactile(env, **kwargs)
-    return store[key]
+    def reset(self, env_ids: torch.Tensor) -> None:
+        """New per-episode augmentation and no slip history for ``env_ids`` (the env calls this)."""
+        S = len(self.site_ids)
+        ids = (env_ids.unsqueeze(1) * S + torch.arange(S, device=env_ids.device)).reshape(-1)
+        self.array.reset(ids)
+        self.fresh[ids] = True  # a reset jump is not slip
+        self.last_rel = None
+        self.last_forces = None
+
+
+def _state(env, key, **kwargs) -> TactileState:
+    return env.sensor(("tactile", *key), lambda: TactileState(env, **kwargs))
 
 
 def tactile_rgb(env, sensor: str, sites: tuple[str, ...], objects: dict[str, Sdf], width: int = 80,
@@ -96,12 +104,12 @@ def tactile_forces(env, sensor: str, sites: tuple[str, ...], objects: dict[str, 
     return _force_field(env, _forces_state(env, sensor, sites, objects)).reshape(env.num_envs, -1)
 
 
-def _forces_state(env, sensor: str, sites, objects) -> _EnvTactile:
+def _forces_state(env, sensor: str, sites, objects) -> TactileState:
     return _state(env, ("forces", sensor, tuple(sites), tuple(objects)), sensor=sensor, sites=sites, objects=objects,
                   width=8, difference=False, augment=None, calibration=None)
 
 
-def _force_field(env, st: _EnvTactile) -> torch.Tensor:
+def _force_field(env, st: TactileState) -> torch.Tensor:
     """(num_envs*S, rows, cols, 3); computed once per state however many terms read it."""
     b = env.backend
     poses = torch.cat([b.site_xpos.index_select(1, st.site_ids).reshape(env.num_envs, -1),
@@ -126,14 +134,3 @@ def tactile_contact_summary(env, sensor: str, sites: tuple[str, ...], objects: d
     total = fn.sum(dim=1, keepdim=True)
     centroid = fn @ st.array.taxels[:, :2] * 1000.0 / total.clamp_min(1e-6)
     return torch.cat([total, centroid], dim=1).reshape(env.num_envs, -1)
-
-
-def reset_tactile(env, env_ids: torch.Tensor) -> None:
-    """Reset event: new per-episode augmentation and no slip history for ``env_ids``."""
-    for st in env.__dict__.get("_tactile", {}).values():
-        S = len(st.site_ids)
-        ids = (env_ids.unsqueeze(1) * S + torch.arange(S, device=env_ids.device)).reshape(-1)
-        st.array.reset(ids)
-        st.fresh[ids] = True  # a reset jump is not slip
-        st.last_rel = None
-        st.last_forces = None

@@ -33,7 +33,7 @@ class SensorCfg:
     k_n: float = 2.0e3  # N/m per taxel: normal penalty stiffness (TacSL's penalty model; value an estimate)
     k_t: float = 50.0  # N/(m/s) per taxel: tangential slip coefficient (TacSL penalty model; estimate)
     mu: float = 1.0  # gel-object friction cap |f_t| <= mu |f_n| (silicone on rigid parts, estimate)
-    # Compliant contact of the elastomer pad in MuJoCo (simreal.sim.tactile_pads): TacSL
+    # Compliant contact of the elastomer pad in MuJoCo (simreal.sensors.tactile.pads): TacSL
     # calibrated its stiffness at about 200-300 (its simulator's units) and randomized it over
     # [150, 350]; here N/mm, the same relative range, chosen to hold a 30 g peg at a 2 ms step.
     pad_stiffness_n_per_mm: float = 2.5

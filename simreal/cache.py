@@ -1,4 +1,5 @@
-"""On-disk cache under ~/.cache/simreal (or $SIMREAL_CACHE): SDF grids, calibrations."""
+"""The one on-disk cache, under ~/.cache/simreal (or $SIMREAL_CACHE): SDF grids and calibrations (tactile),
+convex decompositions (coacd/) and generated twins (twins/)."""
 
 from __future__ import annotations
 

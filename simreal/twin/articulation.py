@@ -153,10 +153,12 @@ def check_twin(mjcf_path, settle_s: float = 1.5, tol_frac: float = 0.1) -> list[
 
 
 # --------------------------------------------------------------------------- rendering
-def render_twin(mjcf_path, configurations: list[dict[str, float]], width: int = 320, height: int = 240) -> list[np.ndarray]:
+def render_twin(mjcf_path, configurations: list[dict[str, float]], width: int = 320,
+                height: int = 240) -> list[np.ndarray]:
     """One (height, width, 3) image per configuration (joint name -> value; others at rest)."""
     spec = mujoco.MjSpec.from_file(str(mjcf_path))
-    spec.worldbody.add_light(pos=[0, 0, 3], dir=[0, 0, -1], type=mujoco.mjtLightType.mjLIGHT_DIRECTIONAL, diffuse=[0.7] * 3)
+    spec.worldbody.add_light(pos=[0, 0, 3], dir=[0, 0, -1], type=mujoco.mjtLightType.mjLIGHT_DIRECTIONAL,
+                             diffuse=[0.7] * 3)
     spec.visual.global_.offwidth = max(spec.visual.global_.offwidth, width)
     spec.visual.global_.offheight = max(spec.visual.global_.offheight, height)
     model = spec.compile()
@@ -178,7 +180,8 @@ def render_twin(mjcf_path, configurations: list[dict[str, float]], width: int = 
     try:
         renderer = mujoco.Renderer(model, height, width)
     except Exception as err:
-        raise RuntimeError(f"offscreen rendering failed ({err}); install Mesa EGL (libegl1) or OSMesa with MUJOCO_GL=osmesa") from err
+        raise RuntimeError(f"offscreen rendering failed ({err}); install Mesa EGL (libegl1) or OSMesa with "
+                           f"MUJOCO_GL=osmesa") from err
     images = []
     for config in configurations:
         mujoco.mj_resetData(model, data)
