@@ -113,3 +113,14 @@ def test_configs_are_checked_from_python_too():
         task_cfg("franka-reach", num_envs="many")
     cfg = from_dict(TrainCfg, {"task": "franka-reach", "ppo": {"lr": "3e-4"}, "num_envs": 8.0})
     assert cfg.ppo.lr == 3e-4 and cfg.num_envs == 8 and isinstance(cfg.num_envs, int)
+
+
+def test_provenance_lists_small_arrays_and_names_big_ones():
+    import numpy as np
+    import torch
+
+    from simreal.rl.provenance import plain
+
+    out = plain({"offset": np.array([0.1, 0.2]), "grid": torch.zeros(64, 64, 64), "f": np.linalg.norm})
+    assert out["offset"] == [0.1, 0.2] and out["grid"] == "<array shape [64, 64, 64] torch.float32>"
+    assert out["f"].endswith(":norm")

@@ -9,6 +9,7 @@ import dataclasses
 import enum
 import functools
 import hashlib
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +19,7 @@ import yaml
 from simreal.errors import SimrealError
 
 FILE = "provenance.yaml"
+MAX_LISTED = 64  # arrays with more elements are recorded by shape and dtype
 
 
 def plain(value):
@@ -34,8 +36,10 @@ def plain(value):
         return value
     if callable(value) and hasattr(value, "__qualname__"):
         return f"{value.__module__}:{value.__qualname__}"
-    if hasattr(value, "tolist"):  # numpy / torch
-        return value.tolist()
+    if hasattr(value, "tolist") and hasattr(value, "shape"):  # numpy / torch: small ones in full
+        if math.prod(value.shape) <= MAX_LISTED:
+            return value.tolist()
+        return f"<array shape {list(value.shape)} {value.dtype}>"
     return repr(value)
 
 
