@@ -88,3 +88,26 @@ def test_a_bad_workspace_is_refused_by_the_tool_point_types():
         action_type("ee_position_delta").check(bad)
     with pytest.raises(InputError, match="workspace bounds a tool point"):
         action_type("joint_position").check(dataclasses.replace(bad, type="joint_position"))
+
+
+def test_the_robot_side_runs_without_torch():
+    """The policy node runs on ONNX Runtime: loading a bundle and processing actions through
+    the registry must not import torch (the action modules reach it lazily)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    bundle = Path(__file__).parent / "data" / "franka_reach_bundle"
+    code = (
+        "import sys, numpy as np\n"
+        "from simreal.export.bundle import load_bundle\n"
+        "from simreal.actions import processor_for\n"
+        f"b = load_bundle({str(bundle)!r})\n"
+        "p = processor_for(b.spec)\n"
+        "p.reset(np.asarray(b.spec.default_joint_pos))\n"
+        "assert np.isfinite(p.process(np.ones(b.spec.num_actions))).all()\n"
+        "print('torch' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "False", "the robot side imported torch"

@@ -5,9 +5,11 @@ controls, and the float32 numpy mirror of the same target for one arm on a robot
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from simreal.errors import InputError
+from simreal.lazy import LazyModule
+
+torch = LazyModule("torch")  # the robot side imports this module without torch
 
 
 def check_arm(cfg) -> None:

@@ -14,12 +14,12 @@ commanded tool point inside a box (e.g. above the table), so pressing into it wi
 
 from __future__ import annotations
 
-import torch
-
 from simreal.actions import ActionType
 from simreal.actions.arm import bounded_target, check_arm, write_arm_ctrl
 from simreal.errors import InputError
-from simreal.math3d import orientation_error
+from simreal.lazy import LazyModule
+
+torch = LazyModule("torch")  # the robot side imports this module without torch
 
 ROT_PER_M = 10.0  # rad of rotation per metre of translation scale: 5 mm -> 0.05 rad per step
 DAMPING = 0.05  # DLS damping (lambda), keeps steps bounded near singularities
@@ -72,6 +72,8 @@ class EePoseDeltaAction:
         if self.num_pose == 6:
             rot = a[:, 3:6] * max_rot
         else:  # servo back to the held orientation, at most max_rot per step
+            from simreal.math3d import orientation_error
+
             rot = orientation_error(self.env.ee_rotmat, self.held_rotmat)
             rot = rot * (max_rot / rot.norm(dim=1, keepdim=True).clamp(min=max_rot))
         J = self.kinematics.jacobian()

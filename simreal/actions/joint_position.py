@@ -6,11 +6,13 @@ column behave as in ``joint_position_delta``."""
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from simreal.actions import ActionType
 from simreal.actions.arm import ArmTarget, f32
 from simreal.actions.joint_position_delta import JointPositionDeltaAction, check
+from simreal.lazy import LazyModule
+
+torch = LazyModule("torch")  # the robot side imports this module without torch
 
 
 class JointPositionAction(JointPositionDeltaAction):

@@ -7,11 +7,13 @@ closes (<= 0) the gripper."""
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from simreal.actions import ActionType
 from simreal.actions.arm import ArmTarget, bounded_target, check_arm, no_workspace, write_arm_ctrl
 from simreal.errors import InputError
+from simreal.lazy import LazyModule
+
+torch = LazyModule("torch")  # the robot side imports this module without torch
 
 
 def check(cfg) -> None:
