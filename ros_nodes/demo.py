@@ -52,7 +52,7 @@ class Probe:
 
     def _on_diag(self, msg) -> None:
         for st in msg.status:
-            if st.name.startswith("simreal_policy"):
+            if st.name == "simreal_policy: loop":
                 self.policy_status = {kv.key: kv.value for kv in st.values}
 
     def spin(self, seconds: float) -> None:

@@ -3,9 +3,14 @@
     simreal deploy BUNDLE [--ros-args --params-file configs/ros/policy_node.yaml]
 
 configure: load the bundle (parity check), wait for /joint_states and check it carries
-every joint the bundle needs; activate: soft start, then the policy on a timer at the
+every joint the bundle needs (arm and fingers), wait for every perceived pose input
+(``/objects/<name>/pose``); activate: soft start, then the policy on a timer at the
 bundle's control period; deactivate: stop commanding (the controller holds).
-Services ``~/estop`` (Trigger) and ``~/enable`` (SetBool); diagnostics on /diagnostics.
+Pose inputs (``geometry_msgs/PoseStamped``) are moved into ``base_frame`` by the static
+``frames``; the gripper column goes out as a width on ``gripper_topic``.
+Services ``~/estop`` (Trigger), ``~/enable`` (SetBool), ``~/pause`` and ``~/new_episode``
+(Trigger: stop between episodes; start one from the measured pose); diagnostics on
+/diagnostics, one status for the loop and one per pose input.
 With ``autostart`` (default) the node configures and activates itself and exits with
 status 2 when configuration fails; set it false under a lifecycle manager.
 """
@@ -42,6 +47,7 @@ from simreal.deploy.controller import (
     missing_joints,
     missing_joints_message,
 )
+from simreal.deploy.inputs import StaticFrames, input_topics, parse_mapping
 from simreal.deploy.stats import LoopStats
 from simreal.errors import SimrealError
 
@@ -59,6 +65,15 @@ PARAMS = {
     "trajectory_topic": "/joint_trajectory_controller/joint_trajectory",
     "joint_states_topic": "/joint_states",
     "target_topic": "/target_pose",
+    "input_topics": [""],  # "name=topic" per pose input; default /objects/<name>/pose ("target": target_topic)
+    "input_max_age_s": [""],  # "name=seconds" per pose input (default: 2.5 periods if perceived, else input_timeout_s)
+    "perceived_max_age_periods": 2.5,
+    "pose_box": [-2.0, 2.0, -2.0, 2.0, -1.0, 2.5],  # m, base frame: pose inputs outside it are refused
+    "base_frame": "world",  # the robot base frame; poses stamped "" or base_frame are in it
+    "frames": [""],  # "frame x y z qw qx qy qz": a static frame's pose in base_frame
+    "gripper_topic": "/gripper_controller/commands",  # Float64MultiArray, the gripper width command
+    "gripper_output": "width",  # width: [width m]; joints: one position per finger joint (width / fingers)
+    "joint_map": [""],  # "bundle_joint=robot_joint", e.g. joint1=fr3_joint1 (arm and fingers)
     "configure_timeout_s": 10.0,
     "diagnostics_period_s": 1.0,
     "autostart": True,
@@ -69,7 +84,7 @@ PARAMS = {
 }
 # the parameters that are DeployController settings (ControllerCfg fields, validated there)
 CONTROLLER_PARAMS = ("soft_start_s", "stale_periods", "resume_s", "input_timeout_s", "smoothing", "max_step_scale",
-                     "control_period_s", "joint_state_margin_rad")
+                     "control_period_s", "joint_state_margin_rad", "perceived_max_age_periods", "pose_box")
 
 
 class PolicyNode(LifecycleNode):
@@ -85,18 +100,25 @@ class PolicyNode(LifecycleNode):
         self.loop: LoopStats | None = None
         self.configure_error = ""
         self._seen_names: tuple[str, ...] | None = None
+        self.to_robot: dict[str, str] = {}
         self._loop_thread: threading.Thread | None = None
         self._loop_stop = threading.Event()
         self._diag_timer = None
         self._stats_reset_at: float | None = None
         self._io_group = MutuallyExclusiveCallbackGroup()
-        # inputs are listened to from the start, so configure can check the joint names
+        self._seen_inputs: set[str] = set()
+        self._pose_subs: list = []
+        self.topics: dict[str, str] = {}
+        self.frames = None
+        self.to_bundle: dict[str, str] = {}  # robot joint name -> bundle joint name (joint_map)
+        # joint states are listened to from the start, so configure can check the joint names
         self.create_subscription(JointState, self.p["joint_states_topic"], self._on_joint_state,
                                  qos_profile_sensor_data, callback_group=self._io_group)
-        self.create_subscription(PoseStamped, self.p["target_topic"], self._on_target, 10,
-                                 callback_group=self._io_group)
         self.create_service(Trigger, "~/estop", self._on_estop)
         self.create_service(SetBool, "~/enable", self._on_enable)
+        self.create_service(Trigger, "~/pause", self._on_pause)
+        self.create_service(Trigger, "~/new_episode", self._on_new_episode)
+        self.gripper_pub = None
         self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         if self.p["output"] == "trajectory":
             self.cmd_pub = self.create_publisher(JointTrajectory, self.p["trajectory_topic"], 10)
@@ -108,16 +130,28 @@ class PolicyNode(LifecycleNode):
     # ---------------------------------------------------------------- inputs
     def _on_joint_state(self, msg: JointState) -> None:
         now = time.monotonic()
+        names = [self.to_bundle.get(n, n) for n in msg.name] if self.to_bundle else msg.name
         with self.lock:
-            self._seen_names = tuple(msg.name)
+            self._seen_names = tuple(names)
             if self.controller is not None:
-                self.controller.update_joint_state(msg.name, msg.position, msg.velocity, now)
+                self.controller.update_joint_state(names, msg.position, msg.velocity, now)
 
-    def _on_target(self, msg: PoseStamped) -> None:
+    def _on_pose(self, name: str, msg: PoseStamped) -> None:
+        now = time.monotonic()
         p = msg.pose.position
+        stamp = msg.header.stamp.sec + 1e-9 * msg.header.stamp.nanosec
         with self.lock:
-            if self.controller is not None:
-                self.controller.set_input("target", (p.x, p.y, p.z), time.monotonic())
+            c = self.controller
+            if c is None:
+                return
+            try:
+                pos = self.frames.to_base(msg.header.frame_id, (p.x, p.y, p.z))
+            except SimrealError as err:
+                c.input_counters[name]["rejected"] += 1
+                c.input_reject_reason[name] = f"{name}: {err}"
+                return
+            if c.set_input(name, pos, now, stamp if stamp > 0 else None) is None:
+                self._seen_inputs.add(name)
 
     # ---------------------------------------------------------------- lifecycle
     def on_configure(self, state) -> TransitionCallbackReturn:
@@ -132,7 +166,13 @@ class PolicyNode(LifecycleNode):
         if not self.p["bundle"]:
             return self._fail("no bundle given: simreal deploy BUNDLE_DIR (or -p bundle:=DIR)")
         try:
-            cfg = ControllerCfg(**{k: self.p[k] for k in CONTROLLER_PARAMS}).validate()
+            ages = parse_mapping(self.p["input_max_age_s"], "input_max_age_s", float)
+            cfg = ControllerCfg(**{k: self.p[k] for k in CONTROLLER_PARAMS}, input_max_age_s=ages).validate()
+            self.frames = StaticFrames(self.p["base_frame"], self.p["frames"])
+            joint_map = parse_mapping(self.p["joint_map"], "joint_map")
+            if self.p["gripper_output"] not in ("width", "joints"):
+                raise SimrealError(f"parameter gripper_output must be 'width' or 'joints', got "
+                                   f"{self.p['gripper_output']!r}")
         except TypeError as err:  # a parameter of the wrong type, e.g. a string
             return self._fail(f"controller parameters: {err}")
         except SimrealError as err:
@@ -142,6 +182,24 @@ class PolicyNode(LifecycleNode):
         except SimrealError as err:
             return self._fail(f"cannot load bundle: {err}")
         spec = bundle.spec
+        unknown = sorted(set(joint_map) - set(spec.measured_joint_names()))
+        if unknown:
+            return self._fail(f"joint_map names {unknown}, which are not bundle joints {spec.measured_joint_names()}")
+        with self.lock:
+            self.to_bundle = {robot: ours for ours, robot in joint_map.items()}
+            self.to_robot = joint_map
+            self._seen_names = None  # names seen before the map applied
+        try:
+            self.topics = input_topics(spec.pose_inputs(), self.p["target_topic"],
+                                       parse_mapping(self.p["input_topics"], "input_topics"))
+        except SimrealError as err:
+            return self._fail(str(err))
+        for name, topic in self.topics.items():
+            self._pose_subs.append(self.create_subscription(
+                PoseStamped, topic, lambda msg, name=name: self._on_pose(name, msg), qos_profile_sensor_data,
+                callback_group=self._io_group))
+        if spec.action.gripper is not None and self.gripper_pub is None:
+            self.gripper_pub = self.create_publisher(Float64MultiArray, self.p["gripper_topic"], 10)
         deadline = time.monotonic() + self.p["configure_timeout_s"]
         first_seen = None
         while time.monotonic() < deadline:  # joint states arrive on another thread
@@ -161,11 +219,33 @@ class PolicyNode(LifecycleNode):
             return self._fail(missing_joints_message(spec, names))
         with self.lock:
             self.bundle = bundle
-            self.controller = DeployController(spec, bundle.act, cfg, reset_policy=bundle.reset_state)
+            try:
+                self.controller = DeployController(spec, bundle.act, cfg, reset_policy=bundle.reset_state,
+                                                   kinematics=bundle.kinematics)
+            except SimrealError as err:
+                return self._fail(str(err))
             self.loop = LoopStats(self.controller.period_s)
+        waiting = self._wait_for_perceived(spec, deadline)
+        if waiting:
+            with self.lock:
+                self.controller = None
+            return self._fail("no valid pose within configure_timeout_s on " + ", ".join(
+                f"{self.topics[n]} (input {n!r})" for n in waiting) + "; is the perception (or simreal sim-robot "
+                "--task) publishing geometry_msgs/PoseStamped there, in a known frame?")
         self.get_logger().info(f"configured: bundle {bundle.path} (parity max diff {bundle.parity_max_abs_diff:.2g}), "
                                f"{spec.num_joints} joints, period {self.controller.period_s * 1e3:.1f} ms")
         return TransitionCallbackReturn.SUCCESS
+
+    def _wait_for_perceived(self, spec, deadline: float) -> list[str]:
+        """Perceived inputs still without a valid pose at ``deadline`` (goals may come later)."""
+        need = set(spec.perceived_inputs())
+        while time.monotonic() < deadline:
+            with self.lock:
+                if need <= self._seen_inputs:
+                    return []
+            time.sleep(0.02)
+        with self.lock:
+            return sorted(need - self._seen_inputs)
 
     def _fail(self, message: str) -> TransitionCallbackReturn:
         self.configure_error = message
@@ -196,6 +276,9 @@ class PolicyNode(LifecycleNode):
         self._stop_timers()
         with self.lock:
             self.controller = None
+        for sub in self._pose_subs:
+            self.destroy_subscription(sub)
+        self._pose_subs, self._seen_inputs = [], set()
         return TransitionCallbackReturn.SUCCESS
 
     def on_shutdown(self, state) -> TransitionCallbackReturn:
@@ -236,6 +319,21 @@ class PolicyNode(LifecycleNode):
         response.success = True
         return response
 
+    def _on_pause(self, request, response):
+        with self.lock:
+            ok = self.controller is not None and self.controller.pause()
+            state = self.controller.state if self.controller is not None else "unconfigured"
+        response.success = ok
+        response.message = "paused: no commands until ~/new_episode" if ok else f"not running (state {state})"
+        return response
+
+    def _on_new_episode(self, request, response):
+        with self.lock:
+            why = "not configured" if self.controller is None else self.controller.new_episode(time.monotonic())
+        response.success = why is None
+        response.message = why or "new episode from the measured pose"
+        return response
+
     # ---------------------------------------------------------------- the loop
     def _run_loop(self) -> None:
         """Ticks on absolute deadlines (k * period from the start) in a thread of its own,
@@ -267,6 +365,8 @@ class PolicyNode(LifecycleNode):
             cmd = c.tick(t0)
             if cmd is not None:  # under the lock: nothing goes out after an e-stop returns
                 self._publish(cmd, c)
+            if c.gripper_command is not None:
+                self._publish_gripper(c.gripper_command, c)
             self.loop.work_done(time.monotonic() - t0)
             # Logged under the lock: no status message reports the new state before the log has it.
             if c.state != before and c.state == STALE_HOLD:
@@ -282,7 +382,13 @@ class PolicyNode(LifecycleNode):
             ns = int(c.period_s * 1e9)
             point = JointTrajectoryPoint(positions=[float(x) for x in cmd],
                                          time_from_start=Duration(sec=ns // 10**9, nanosec=ns % 10**9))
-            self.cmd_pub.publish(JointTrajectory(joint_names=list(c.spec.joint_names), points=[point]))
+            names = [self.to_robot.get(j, j) for j in c.spec.joint_names]
+            self.cmd_pub.publish(JointTrajectory(joint_names=names, points=[point]))
+
+    def _publish_gripper(self, width: float, c: DeployController) -> None:
+        fingers = len(c.spec.finger_joint_names)
+        data = [width] if self.p["gripper_output"] == "width" else [width / fingers] * fingers
+        self.gripper_pub.publish(Float64MultiArray(data=[float(x) for x in data]))
 
     def status(self) -> dict:
         with self.lock:
@@ -298,7 +404,17 @@ class PolicyNode(LifecycleNode):
         values = [KeyValue(key=k, value=json.dumps(v) if not isinstance(v, str) else v) for k, v in s.items()]
         status = DiagnosticStatus(level=level, name="simreal_policy: loop", hardware_id=self.get_name(),
                                   message=s["state"], values=values)
-        msg = DiagnosticArray(status=[status])
+        statuses = [status]
+        for name, inp in (s.get("inputs") or {}).items():
+            stale = name in s.get("stale_inputs", [])
+            never = inp["age_ms"] is None
+            lvl = DiagnosticStatus.ERROR if stale else DiagnosticStatus.WARN if never else DiagnosticStatus.OK
+            text = "stale: holding the arm" if stale else "never received" if never else "fresh"
+            statuses.append(DiagnosticStatus(
+                level=lvl, name=f"simreal_policy: input {name}", hardware_id=self.topics.get(name, ""),
+                message=text, values=[KeyValue(key=k, value=json.dumps(v) if not isinstance(v, str) else v)
+                                      for k, v in inp.items()]))
+        msg = DiagnosticArray(status=statuses)
         msg.header.stamp = self.get_clock().now().to_msg()
         self.diag_pub.publish(msg)
         self.write_stats(s)

@@ -1,5 +1,6 @@
 """Every action type is defined once (simreal.actions) and is either deployable, its robot-side
-numpy maths giving the simulator's torch targets bit for bit, or says why it is not."""
+numpy maths giving the simulator's torch targets (bit for bit for joint types, to float32
+tolerance for tool-point types, whose IK runs on the bundle's kinematics), or says why it is not."""
 
 import dataclasses
 
@@ -53,8 +54,14 @@ def test_robot_side_maths_equal_the_simulators(kind):
     cfg = reach_with(kind)
     env = ManipulationEnv(cfg, task_id="franka-reach")
     spec = deploy_spec_from_cfg(cfg, task_id="franka-reach")
+    kin = None
+    if spec.kinematics is not None:  # tool-point types run on the bundle's kinematics
+        from simreal.deploy.kinematics import Kinematics
+        from simreal.sim.scene import kinematics_xml
+
+        kin = Kinematics(kinematics_xml(spec.robot), spec.kinematics.site, spec.joint_names)
     env.reset()
-    procs = [processor_for(spec) for _ in range(env.num_envs)]
+    procs = [processor_for(spec, kin) for _ in range(env.num_envs)]
     for i, p in enumerate(procs):
         p.reset(env.backend.qpos[i, env.arm_qpos_ids].numpy())
     g = torch.Generator().manual_seed(1)
@@ -62,10 +69,16 @@ def test_robot_side_maths_equal_the_simulators(kind):
     for _ in range(20):  # large actions: exercises the clip and the joint limits
         a = torch.randn(env.num_envs, env.num_actions, generator=g) * 3.0
         before = env.action.target.clone()
+        q = env.backend.qpos[:, env.arm_qpos_ids].numpy().copy()  # measured, as /joint_states carries it
         env.step(a)
         moved += float((env.action.target - before).abs().max())
         for i, p in enumerate(procs):
-            np.testing.assert_array_equal(p.process(a[i].numpy()), env.action.target[i].numpy())
+            ours = p.process(a[i].numpy(), q[i])
+            if kin is None:
+                np.testing.assert_array_equal(ours, env.action.target[i].numpy())
+            else:  # float64 kinematics here, float32 in the env
+                np.testing.assert_allclose(ours, env.action.target[i].numpy(), atol=2e-5)
+                p.sync(env.action.target[i].numpy())
     assert moved > 0.1, "the actions never moved the target: the comparison proves nothing"
 
 
@@ -105,7 +118,7 @@ def test_the_robot_side_runs_without_torch():
         f"b = load_bundle({str(bundle)!r})\n"
         "p = processor_for(b.spec)\n"
         "p.reset(np.asarray(b.spec.default_joint_pos))\n"
-        "assert np.isfinite(p.process(np.ones(b.spec.num_actions))).all()\n"
+        "assert np.isfinite(p.process(np.ones(b.spec.num_actions), b.spec.default_joint_pos)).all()\n"
         "print('torch' in sys.modules)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)

@@ -52,16 +52,15 @@ def test_spec_errors_say_what_is_wrong(spec):
         DeploySpec.from_dict(d)
 
 
-def test_task_features_the_robot_side_lacks_are_refused():
-    from simreal.deploy.from_task import deploy_spec_from_cfg
+def test_terms_the_robot_cannot_measure_are_refused_by_name():
     from simreal.registry import task_cfg
 
-    with pytest.raises(SpecError, match="gripper actions are not deployable"):
-        deploy_spec_from_task("franka-lift")
-    cfg = task_cfg("franka-reach")
-    cfg.actions.max_target_error = 0.2
-    with pytest.raises(SpecError, match="max_target_error is not deployable"):
-        deploy_spec_from_cfg(cfg, task_id="franka-reach")
+    cfg = task_cfg("franka-peg-insert-tactile")
+    tactile = [g for g in cfg.observations if g.startswith("tactile")]
+    with pytest.raises(SpecError, match="has no deployable source"):
+        deploy_spec_from_task("franka-peg-insert-tactile", group=["policy", *tactile[:1]])
+    with pytest.raises(SpecError, match="no observation group 'nope'"):
+        deploy_spec_from_task("franka-reach", group=["policy", "nope"])
 
 
 def test_observations_equal_the_envs_on_recorded_states(spec, noiseless_env):

@@ -23,8 +23,9 @@ class ActionType:
     summary: str
     check: Callable  # check(cfg: ActionCfg) -> None, InputError naming the field
     term: Callable  # term(env, cfg) -> action term with reset(env_ids) / apply(actions)
-    processor: Callable | None = None  # processor(spec: DeploySpec) -> reset / sync / process
+    processor: Callable | None = None  # processor(spec, kinematics) -> reset / sync / process
     not_deployable: str | None = None  # why there is no processor yet
+    tool_dims: int | None = None  # arm action columns of a tool-point type; None: one per arm joint
 
 
 def _registry() -> dict[str, ActionType]:
@@ -50,12 +51,14 @@ def deployable_types() -> tuple[str, ...]:
     return tuple(name for name, t in _registry().items() if t.processor is not None)
 
 
-def processor_for(spec):
+def processor_for(spec, kinematics=None):
     """The robot-side processor of a DeploySpec's action type (an InputError saying why when
-    the type cannot deploy)."""
+    the type cannot deploy). Tool-point types need ``kinematics``
+    (:class:`simreal.deploy.kinematics.Kinematics`, the bundle's). Its ``process(action,
+    joint_pos)`` takes the arm columns of one action and the measured joint positions."""
     from simreal.errors import InputError
 
     kind = action_type(spec.action.type)
     if kind.processor is None:
         raise InputError(kind.not_deployable)
-    return kind.processor(spec)
+    return kind.processor(spec, kinematics)

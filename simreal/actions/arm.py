@@ -70,14 +70,17 @@ def f32(values) -> np.ndarray:
 class ArmTarget:
     """The robot side's arm target, float32 as in training: ``reset`` to the measured pose
     (the env does this at every reset), ``sync`` to what was actually commanded (after a
-    safety-filter intervention); subclasses define ``process(action) -> target``."""
+    safety-filter intervention); subclasses define ``proposed(action, joint_pos)``, and
+    ``process(action, joint_pos) -> target`` bounds it as :func:`bounded_target` does."""
 
-    def __init__(self, spec):
+    def __init__(self, spec, kinematics=None):
         a = spec.action
         self.scale, self.clip = np.float32(a.scale), np.float32(a.clip)
+        self.bound = None if a.max_target_error is None else np.float32(a.max_target_error)
         limits = f32(spec.joint_pos_limits)
         self.lower, self.upper = limits[:, 0], limits[:, 1]
         self.target = f32(spec.default_joint_pos)
+        self.kinematics = kinematics
 
     def reset(self, measured_joint_pos) -> None:
         self.target = f32(measured_joint_pos)
@@ -87,3 +90,31 @@ class ArmTarget:
 
     def clipped(self, action) -> np.ndarray:
         return np.clip(np.asarray(action, dtype=np.float32), -self.clip, self.clip)
+
+    def process(self, action, joint_pos) -> np.ndarray:
+        """The next joint target for the arm columns of one action, from the measured joint positions."""
+        q = f32(joint_pos)
+        target = self.proposed(self.clipped(action), q)
+        if self.bound is not None:
+            target = np.minimum(np.maximum(target, q - self.bound), q + self.bound)
+        self.target = np.clip(target, self.lower, self.upper)
+        return self.target.copy()
+
+
+class GripperCommand:
+    """The robot side of the gripper column: > 0 opens, <= 0 closes (training's semantics),
+    as a width command (m) moving toward the open or closed width at most ``max_speed``
+    per second; it starts from the measured width at every reset."""
+
+    def __init__(self, gripper, period_s: float):
+        self.open, self.closed = float(gripper.open_width), float(gripper.closed_width)
+        self.max_step = float(gripper.max_speed) * float(period_s)
+        self.width = self.open
+
+    def reset(self, measured_width: float) -> None:
+        self.width = float(np.clip(measured_width, self.closed, self.open))
+
+    def process(self, column: float) -> float:
+        goal = self.open if column > 0 else self.closed
+        self.width = float(np.clip(goal, self.width - self.max_step, self.width + self.max_step))
+        return self.width

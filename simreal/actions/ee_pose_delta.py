@@ -14,8 +14,10 @@ commanded tool point inside a box (e.g. above the table), so pressing into it wi
 
 from __future__ import annotations
 
+import numpy as np
+
 from simreal.actions import ActionType
-from simreal.actions.arm import bounded_target, check_arm, write_arm_ctrl
+from simreal.actions.arm import ArmTarget, bounded_target, check_arm, f32, write_arm_ctrl
 from simreal.errors import InputError
 from simreal.lazy import LazyModule
 
@@ -89,10 +91,46 @@ class EePoseDeltaAction:
         write_arm_ctrl(self.env, None, self.target, a[:, self.num_pose :] if self.cfg.gripper else None)
 
 
-# Deploying a tool-point action needs the arm's kinematics (forward kinematics and the
-# Jacobian at the measured pose) in the robot-side processor.
-WHY = ("{name} actions are not deployable yet: the robot side needs the arm's kinematics (the tool-point "
-       "Jacobian at the measured pose) to turn them into joint targets; train with joint_position_delta to deploy")
-TYPES = [ActionType(name, summary, check, EePoseDeltaAction, None, WHY.format(name=name)) for name, summary in (
-    ("ee_pose_delta", "tool-point translation and rotation per step, by damped least-squares IK"),
-    ("ee_position_delta", "tool-point translation per step (orientation held), by damped least-squares IK"))]
+class Processor(ArmTarget):
+    """The robot side (numpy float32, one arm): the same damped least-squares step on the
+    bundle's kinematics (the tool pose and Jacobian at the measured joint positions)."""
+
+    def __init__(self, spec, kinematics=None):
+        from simreal.errors import InputError
+
+        super().__init__(spec, kinematics)
+        if kinematics is None:
+            raise InputError(f"{spec.action.type} actions need the arm's kinematics (the bundle's kinematics.xml)")
+        self.num_pose = 6 if spec.action.type == "ee_pose_delta" else 3
+        box = spec.action.workspace
+        self.box = f32(box) if box is not None else None
+        self.max_rot = np.float32(self.scale * np.float32(ROT_PER_M))
+        self.held_rotmat = np.eye(3, dtype=np.float32)
+
+    def reset(self, measured_joint_pos) -> None:
+        super().reset(measured_joint_pos)
+        self.held_rotmat = f32(self.kinematics.tool_rotmat(measured_joint_pos))
+
+    def proposed(self, a, joint_pos) -> np.ndarray:
+        k = self.kinematics
+        if self.num_pose == 6:
+            rot = a[3:6] * self.max_rot
+        else:  # servo back to the held orientation, at most max_rot per step (math3d.orientation_error)
+            current = f32(k.tool_rotmat(joint_pos))
+            rot = np.float32(0.5) * np.cross(current.T, self.held_rotmat.T).sum(axis=0)
+            rot = rot * (self.max_rot / max(np.float32(np.linalg.norm(rot)), self.max_rot))
+        J = f32(k.jacobian(joint_pos))
+        move = a[:3] * self.scale
+        if self.box is not None:  # where the current joint target puts the tool, to first order
+            commanded = f32(k.tool_pos(joint_pos)) + J[:3] @ (self.target - joint_pos)
+            inside = np.maximum(np.minimum(commanded + move, self.box[:, 1]), self.box[:, 0])
+            move = np.clip(inside - commanded, -self.scale, self.scale)
+        delta = np.concatenate([move, rot]).astype(np.float32)
+        eye = np.eye(6, dtype=np.float32) * np.float32(DAMPING ** 2)
+        dq = J.T @ np.linalg.solve(J @ J.T + eye, delta)
+        return (self.target + dq).astype(np.float32)
+
+
+TYPES = [ActionType(name, summary, check, EePoseDeltaAction, Processor, tool_dims=dims) for name, summary, dims in (
+    ("ee_pose_delta", "tool-point translation and rotation per step, by damped least-squares IK", 6),
+    ("ee_position_delta", "tool-point translation per step (orientation held), by damped least-squares IK", 3))]

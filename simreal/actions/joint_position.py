@@ -25,14 +25,13 @@ class JointPositionAction(JointPositionDeltaAction):
 
 
 class Processor(ArmTarget):
-    def __init__(self, spec):
-        super().__init__(spec)
+    def __init__(self, spec, kinematics=None):
+        super().__init__(spec, kinematics)
         a = spec.action
         self.offset = f32(a.offset if a.offset is not None else spec.default_joint_pos)
 
-    def process(self, action) -> np.ndarray:
-        self.target = np.clip(self.offset + self.scale * self.clipped(action), self.lower, self.upper)
-        return self.target.copy()
+    def proposed(self, clipped, joint_pos) -> np.ndarray:
+        return self.offset + self.scale * clipped
 
 
 TYPES = [ActionType("joint_position", "absolute arm targets: default pose + scale * a", check,

@@ -83,9 +83,8 @@ class JointPositionDeltaAction:
 class Processor(ArmTarget):
     """The robot side (numpy, one arm): the same accumulation from the measured pose."""
 
-    def process(self, action) -> np.ndarray:
-        self.target = np.clip(self.target + self.scale * self.clipped(action), self.lower, self.upper)
-        return self.target.copy()
+    def proposed(self, clipped, joint_pos) -> np.ndarray:
+        return self.target + self.scale * clipped
 
 
 TYPES = [ActionType("joint_position_delta", "arm joint targets move by scale * a per step", check,

@@ -4,14 +4,20 @@ commands out, with soft start, watchdog, e-stop and the safety filter.
 States::
 
     inactive --activate--> soft_start --(ramp done)--> running
-    soft_start/running --(joint states stale)--> stale_hold --(fresh again)--> soft_start (short
-        ramp from the measured pose to the held command, ``resume_s``)
+    soft_start/running --(joint states or a required input stale)--> stale_hold --(fresh
+        again)--> soft_start (short ramp from the held command to the measured pose, ``resume_s``)
+    running --pause--> paused --new_episode--> running (a new episode from the measured pose)
     any --estop--> estop --enable--> soft_start;   any --deactivate--> inactive
 
 ``tick(now)`` returns the command to publish, or None for "publish nothing" (inactive,
 e-stop, stale inputs: a ros2_control position controller then holds its last command).
 Soft start ramps from the measured pose to the default pose, then the policy starts with
 its action target at the measured pose and a zero last action, as a training episode does.
+Pose inputs (targets, perceived objects) are checked too: finite, inside ``pose_box``, and
+with a stamp newer than the last one (a frozen stream is not fresh data). Each has a maximum
+age: perceived inputs ``perceived_max_age_periods`` control periods by default, goals
+``input_timeout_s`` (0: a goal set once stays valid); ``input_max_age_s`` overrides per input.
+The gripper column becomes a width command (``gripper_command`` after each tick).
 Joint states are checked for plausibility (named joints once each, finite, inside the
 position limits plus ``joint_state_margin_rad``, speeds under ``VEL_PLAUSIBLE_FACTOR`` times the
 velocity limit); a rejected message does not count as fresh data.
@@ -21,11 +27,12 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from simreal.actions import processor_for
+from simreal.actions.arm import GripperCommand
 from simreal.deploy.observations import ObservationBuilder
 from simreal.deploy.safety import SafetyFilter
 from simreal.deploy.spec import DeploySpec
@@ -34,7 +41,8 @@ from simreal.deploy.stats import percentiles_ms
 from simreal.deploy.watchdog import Watchdog
 from simreal.errors import SimrealError
 
-INACTIVE, SOFT_START, RUNNING, STALE_HOLD, ESTOP = "inactive", "soft_start", "running", "stale_hold", "estop"
+INACTIVE, SOFT_START, RUNNING, STALE_HOLD, ESTOP, PAUSED = (
+    "inactive", "soft_start", "running", "stale_hold", "estop", "paused")
 
 
 VEL_PLAUSIBLE_FACTOR = 3.0  # a measured speed above this many times the velocity limit is a sensor fault
@@ -58,6 +66,10 @@ class ControllerCfg:
     max_step_scale: float = 1.0  # multiplies the bundle's max_step_per_tick (at most 1: only tightens)
     control_period_s: float = 0.0  # 0: the bundle's period
     joint_state_margin_rad: float = 0.1  # joint states this far outside the position limits are refused
+    perceived_max_age_periods: float = 2.5  # a perceived pose older than this many periods holds the arm
+    input_max_age_s: dict = field(default_factory=dict)  # per pose input, s; overrides the defaults above
+    # [x_lo, x_hi, y_lo, y_hi, z_lo, z_hi] m, base frame: pose inputs outside are refused
+    pose_box: tuple = (-2.0, 2.0, -2.0, 2.0, -1.0, 2.5)
 
     def validate(self) -> "ControllerCfg":
         """ControllerCfgError naming the first parameter outside its range."""
@@ -71,6 +83,22 @@ class ControllerCfg:
         num("input_timeout_s", 0.0, 3600.0, what=" s (0: off)")
         num("max_step_scale", 0.0, 1.0, lo_open=True, what=" (it scales the bundle's step bound down, never up)")
         num("joint_state_margin_rad", 0.0, 1.0, what=" rad")
+        num("perceived_max_age_periods", 1.0, 1000.0, what=" control periods")
+        if not isinstance(self.input_max_age_s, dict):
+            raise ControllerCfgError(f"controller parameter input_max_age_s must map input names to seconds, "
+                                     f"got {self.input_max_age_s!r}")
+        for name, age in self.input_max_age_s.items():
+            check_number(f"controller parameter input_max_age_s[{name!r}]", age, 0.0, 3600.0, lo_open=True,
+                         what=" s", error=ControllerCfgError)
+        box = list(self.pose_box)
+        if len(box) != 6:
+            raise ControllerCfgError(f"controller parameter pose_box needs 6 numbers [x_lo, x_hi, y_lo, y_hi, z_lo, "
+                                     f"z_hi], got {box!r}")
+        for i in range(3):
+            lo = check_number(f"controller parameter pose_box[{2 * i}]", box[2 * i], -100.0, 100.0, what=" m",
+                              error=ControllerCfgError)
+            check_number(f"controller parameter pose_box[{2 * i + 1}]", box[2 * i + 1], lo, 100.0, lo_open=True,
+                         what=" m (above the lower bound)", error=ControllerCfgError)
         if not 0.0 <= self.smoothing < 1.0:
             raise ControllerCfgError(f"controller parameter smoothing is {self.smoothing!r}; it must be in [0, 1)")
         if self.control_period_s != 0:
@@ -80,7 +108,7 @@ class ControllerCfg:
 
 def missing_joints(spec: DeploySpec, names) -> list[str]:
     have = set(names)
-    return [j for j in spec.joint_names if j not in have]
+    return [j for j in spec.measured_joint_names() if j not in have]
 
 
 def missing_joints_message(spec: DeploySpec, names) -> str:
@@ -93,15 +121,20 @@ class DeployController:
     """policy: callable (obs_dim,) float32 -> (num_actions,) float32; reset_policy: called
     when the policy (re)starts, e.g. to zero a recurrent state (``Bundle.reset_state``)."""
 
-    def __init__(self, spec: DeploySpec, policy, cfg: ControllerCfg | None = None, reset_policy=None):
+    def __init__(self, spec: DeploySpec, policy, cfg: ControllerCfg | None = None, reset_policy=None,
+                 kinematics=None):
         self.spec = spec
         self.policy = policy
         self.reset_policy = reset_policy
         self.cfg = (cfg or ControllerCfg()).validate()
         spec.validate()
         self.period_s = self.cfg.control_period_s or spec.control_period_s
-        self.obs_builder = ObservationBuilder(spec)
-        self.actions = processor_for(spec)
+        self.obs_builder = ObservationBuilder(spec, kinematics)
+        self.actions = processor_for(spec, kinematics)
+        g = spec.action.gripper
+        self.gripper = GripperCommand(g, self.period_s) if g is not None else None
+        self.gripper_command: float | None = None  # the width to publish after this tick, m
+        self.num_arm = spec.action.num_arm
         limits = np.asarray(spec.joint_pos_limits, dtype=np.float64)
         self.lower, self.upper = limits[:, 0], limits[:, 1]
         self.vel_limits = np.asarray(spec.joint_vel_limits, dtype=np.float64)
@@ -114,7 +147,22 @@ class DeployController:
         self.joint_pos = np.full(n, np.nan)
         self.joint_vel = np.zeros(n)
         self.joint_stamp = None
+        self.finger_pos = np.zeros(len(spec.finger_joint_names))
         self.inputs: dict[str, np.ndarray | None] = {name: None for name in spec.pose_inputs()}
+        unknown = sorted(set(self.cfg.input_max_age_s) - set(self.inputs))
+        if unknown:
+            raise ControllerCfgError(f"input_max_age_s names {unknown}, which this bundle does not read; its pose "
+                                     f"inputs: {sorted(self.inputs)}")
+        perceived = set(spec.perceived_inputs())
+        perceived_age = self.cfg.perceived_max_age_periods * self.period_s
+        self.input_max_age = {name: float(self.cfg.input_max_age_s.get(
+            name, perceived_age if name in perceived else self.cfg.input_timeout_s)) for name in self.inputs}
+        self.input_stamps: dict[str, float | None] = {name: None for name in self.inputs}
+        self.input_counters = {name: {"received": 0, "rejected": 0, "stale_events": 0} for name in self.inputs}
+        self.input_reject_reason = {name: "" for name in self.inputs}
+        self.stale_inputs: list[str] = []
+        box = np.asarray(self.cfg.pose_box, dtype=np.float64).reshape(3, 2)
+        self.pose_lo, self.pose_hi = box[:, 0], box[:, 1]
         self.last_action = np.zeros(spec.num_actions, dtype=np.float32)
         self.state = INACTIVE
         self._ramp_start = None
@@ -137,11 +185,11 @@ class DeployController:
             missing = missing_joints(self.spec, names)
             if missing:
                 raise MissingJointError(missing_joints_message(self.spec, names))
-            twice = sorted({j for j in self.spec.joint_names if list(names).count(j) > 1})
+            twice = sorted({j for j in self.spec.measured_joint_names() if list(names).count(j) > 1})
             if twice:
                 raise MissingJointError(f"JointState lists joints {twice} more than once; which value is real?")
             pos = {n: i for i, n in enumerate(names)}
-            idx = np.array([pos[j] for j in self.spec.joint_names], dtype=np.int64)
+            idx = np.array([pos[j] for j in self.spec.measured_joint_names()], dtype=np.int64)
             self._index_cache[key] = idx
         return idx
 
@@ -156,12 +204,13 @@ class DeployController:
         velocities = np.asarray(velocities, dtype=np.float64)
         if len(positions) != len(names):
             return self._reject(f"JointState has {len(names)} names but {len(positions)} positions")
-        q = positions[idx]
+        n = self.spec.num_joints
+        q, fingers = positions[idx[:n]], positions[idx[n:]]
         if len(velocities) == len(names):
-            v = velocities[idx]
+            v = velocities[idx[:n]]
         else:
             v = np.zeros_like(q)  # no velocities on the wire; joint_vel terms then read zeros
-        if not (np.all(np.isfinite(q)) and np.all(np.isfinite(v))):
+        if not (np.all(np.isfinite(q)) and np.all(np.isfinite(v)) and np.all(np.isfinite(fingers))):
             return self._reject("JointState contains NaN or inf for a bundle joint")
         margin = self.cfg.joint_state_margin_rad
         outside = np.flatnonzero((q < self.lower - margin) | (q > self.upper + margin))
@@ -174,7 +223,7 @@ class DeployController:
             i = int(fast[0])
             return self._reject(f"JointState gives {self.spec.joint_names[i]} a speed of {v[i]:.6g} rad/s, over "
                                 f"{VEL_PLAUSIBLE_FACTOR:g} x its velocity limit {self.vel_limits[i]:.4g} rad/s")
-        self.joint_pos, self.joint_vel, self.joint_stamp = q, v, now
+        self.joint_pos, self.joint_vel, self.joint_stamp, self.finger_pos = q, v, now, fingers
         self.watchdog.feed("joint_states", now)
         return None
 
@@ -183,13 +232,30 @@ class DeployController:
         self.last_reject_reason = reason
         return reason
 
-    def set_input(self, name: str, value, now: float) -> bool:
-        value = np.asarray(value, dtype=np.float64)
-        if name not in self.inputs or not np.all(np.isfinite(value)):
-            return False
+    def set_input(self, name: str, value, now: float, stamp: float | None = None) -> str | None:
+        """A pose input's position (3,), base frame, m; ``stamp``: its header time (s), which
+        must advance. Returns None if accepted, else why it was refused (a refused sample
+        does not refresh the input's age)."""
+        if name not in self.inputs:
+            return f"unknown pose input {name!r}; this bundle reads {sorted(self.inputs)}"
+        value = np.asarray(value, dtype=np.float64).reshape(-1)
+        reason = None
+        if value.shape != (3,) or not np.all(np.isfinite(value)):
+            reason = f"{name}: position {value.tolist()} is not 3 finite numbers"
+        elif np.any(value < self.pose_lo) or np.any(value > self.pose_hi):
+            reason = (f"{name}: position {np.round(value, 4).tolist()} m is outside pose_box "
+                      f"{np.stack([self.pose_lo, self.pose_hi], 1).tolist()}")
+        elif stamp is not None and self.input_stamps[name] is not None and stamp <= self.input_stamps[name]:
+            reason = f"{name}: stamp {stamp:.6f} s does not advance (last {self.input_stamps[name]:.6f} s): frozen"
+        if reason is not None:
+            self.input_counters[name]["rejected"] += 1
+            self.input_reject_reason[name] = reason
+            return reason
         self.inputs[name] = value
+        self.input_stamps[name] = stamp
+        self.input_counters[name]["received"] += 1
         self.watchdog.feed(name, now)
-        return True
+        return None
 
     # ------------------------------------------------------------- transitions
     def activate(self, now: float) -> None:
@@ -205,6 +271,26 @@ class DeployController:
     def enable(self, now: float) -> None:
         """Leave e-stop (or inactive) through the soft start."""
         self._begin_soft_start(now)
+
+    def pause(self) -> bool:
+        """Stop commanding between episodes (the arm's controller holds); False unless running."""
+        if self.state != RUNNING:
+            return False
+        self._set(PAUSED)
+        return True
+
+    def new_episode(self, now: float) -> str | None:
+        """Start a new episode at the measured pose, as a training episode starts: the step
+        bound counts from the measured pose, action target there, zero last action, empty
+        history, gripper from its measured width. Allowed when running or paused with fresh
+        joint states; returns why not otherwise."""
+        if self.state not in (RUNNING, PAUSED):
+            return f"cannot start an episode in state {self.state} (running or paused needed)"
+        if self.watchdog.stale(["joint_states"], now):
+            return "joint states are stale"
+        self.safety.reset(self.joint_pos.copy())
+        self._start_policy()
+        return None
 
     def _set(self, state: str) -> None:
         if state != self.state:
@@ -238,6 +324,8 @@ class DeployController:
 
     def _start_policy(self) -> None:
         self.actions.reset(self.joint_pos)
+        if self.gripper is not None:
+            self.gripper.reset(float(np.sum(self.finger_pos)))
         self.obs_builder.reset()
         self.last_action = np.zeros(self.spec.num_actions, dtype=np.float32)
         if self.reset_policy is not None:
@@ -246,14 +334,20 @@ class DeployController:
 
     # ------------------------------------------------------------- the loop
     def tick(self, now: float) -> np.ndarray | None:
-        if self.state in (INACTIVE, ESTOP):
+        self.gripper_command = None
+        if self.state in (INACTIVE, ESTOP, PAUSED):
             return None
-        if self.watchdog.stale(["joint_states"], now) or self._inputs_stale(now):
+        stale_inputs = self._stale_inputs(now)
+        if self.watchdog.stale(["joint_states"], now) or stale_inputs:
             if self.state != STALE_HOLD:
                 self.counters["stale_events"] += 1
+                for name in stale_inputs:
+                    self.input_counters[name]["stale_events"] += 1
                 self._stale_from = self.state
                 self._set(STALE_HOLD)
+            self.stale_inputs = stale_inputs
             return None
+        self.stale_inputs = []
         if self.state == STALE_HOLD:
             self._resume(now)
         if self.state == SOFT_START and not np.all(np.isfinite(self._ramp_start)):
@@ -266,10 +360,10 @@ class DeployController:
             self.counters["commands"] += 1
         return cmd
 
-    def _inputs_stale(self, now: float) -> bool:
-        """Streaming task inputs (only with ``input_timeout_s``) that were received once but stopped."""
-        t = self.cfg.input_timeout_s
-        return t > 0 and any(self.inputs[k] is not None and self.watchdog.age(k, now) > t for k in self.inputs)
+    def _stale_inputs(self, now: float) -> list[str]:
+        """Pose inputs received once whose last accepted sample is older than their maximum age."""
+        return [k for k, age in self.input_max_age.items()
+                if age > 0 and self.inputs[k] is not None and self.watchdog.age(k, now) > age]
 
     def _soft_start_command(self, now: float) -> np.ndarray | None:
         a = min(max((now - self._ramp_t0) / max(self._ramp_s, 1e-9), 0.0), 1.0)
@@ -282,17 +376,19 @@ class DeployController:
     def _policy_command(self) -> np.ndarray | None:
         if any(v is None for v in self.inputs.values()):
             return None if self.safety.last is None else self.safety.last.copy()  # hold until a target arrives
-        obs = self.obs_builder.build(self.joint_pos, self.joint_vel, self.inputs, self.last_action)
+        obs = self.obs_builder.build(self.joint_pos, self.joint_vel, self.inputs, self.last_action, self.finger_pos)
         t0 = time.perf_counter()
         action = np.asarray(self.policy(obs), dtype=np.float32).reshape(-1)
         self.inference_s.append(time.perf_counter() - t0)
         if action.shape[0] != self.spec.num_actions or not np.all(np.isfinite(action)):
             self.counters["nonfinite_actions"] += 1
             return None if self.safety.last is None else self.safety.last.copy()
-        target = self.actions.process(action)
+        target = self.actions.process(action[: self.num_arm], self.joint_pos)
         cmd, hits = self.safety.filter(target)
         if hits:
             self.actions.sync(cmd)
+        if self.gripper is not None:
+            self.gripper_command = self.gripper.process(float(action[self.num_arm]))
         self.last_action = action
         return cmd
 
@@ -310,4 +406,10 @@ class DeployController:
             "safety_interventions": dict(self.safety.counts),
             **self.counters,
             "last_reject_reason": self.last_reject_reason,
+            "stale_inputs": list(self.stale_inputs),
+            "inputs": {name: {"age_ms": (self.watchdog.age(name, now) * 1e3 if self.inputs[name] is not None
+                                         else None), "max_age_ms": self.input_max_age[name] * 1e3,
+                              **self.input_counters[name], "last_reject_reason": self.input_reject_reason[name]}
+                       for name in self.inputs},
+            "gripper_width_m": float(np.sum(self.finger_pos)) if self.spec.finger_joint_names else None,
         }

@@ -15,10 +15,14 @@ from simreal.errors import InputError, UnknownNameError
 
 class ObservationBuilder:
     """Builds the policy input ``(obs_dim,)`` float32 from measured joints (canonical order),
-    pose inputs and the last action; keeps per-term history."""
+    finger joints, pose inputs and the last action; keeps per-term history. ``kinematics``
+    (the bundle's) gives ``ee_pos`` terms the tool point."""
 
-    def __init__(self, spec: DeploySpec):
+    def __init__(self, spec: DeploySpec, kinematics=None):
         self.spec = spec
+        self.kinematics = kinematics
+        if kinematics is None and any(t.source == "ee_pos" for t in spec.observations):
+            raise InputError("ee_pos observation terms need the arm's kinematics (the bundle's kinematics.xml)")
         self.default = np.asarray(spec.default_joint_pos, dtype=np.float64).astype(np.float32)
         self.terms = spec.observations
         self._scales = [np.float32(t.scale) for t in self.terms]
@@ -28,7 +32,7 @@ class ObservationBuilder:
         """Forget history (the next value fills every slot), as at an episode start."""
         self._history = [[] for _ in self.terms]
 
-    def _value(self, term, joint_pos, joint_vel, inputs, last_action) -> np.ndarray:
+    def _value(self, term, joint_pos, joint_vel, inputs, last_action, finger_pos) -> np.ndarray:
         s = term.source
         if s == "joint_pos_rel":
             return np.asarray(joint_pos, dtype=np.float64).astype(np.float32) - self.default
@@ -38,6 +42,10 @@ class ObservationBuilder:
             return np.asarray(joint_vel, dtype=np.float64).astype(np.float32)
         if s == "last_action":
             return np.asarray(last_action, dtype=np.float32)
+        if s == "gripper_width":  # as the env: float32 of the float64 sum of the finger joints
+            return np.asarray([np.sum(np.asarray(finger_pos, dtype=np.float64))], dtype=np.float64).astype(np.float32)
+        if s == "ee_pos":
+            return self.kinematics.tool_pos(joint_pos).astype(np.float32)
         if s == "pose_position":
             if inputs.get(term.input) is None:
                 raise UnknownNameError(f"observation term {term.name!r} needs pose input {term.input!r}, none "
@@ -45,12 +53,13 @@ class ObservationBuilder:
             return np.asarray(inputs[term.input], dtype=np.float64).astype(np.float32)[:3]
         raise InputError(f"unknown observation source {s!r}")
 
-    def build(self, joint_pos, joint_vel, inputs: dict, last_action) -> np.ndarray:
+    def build(self, joint_pos, joint_vel, inputs: dict, last_action, finger_pos=()) -> np.ndarray:
         """joint_pos, joint_vel: (num_joints,) canonical order; inputs: {"target": (3,)};
-        last_action: (num_actions,). Returns (obs_dim,) float32."""
+        last_action: (num_actions,); finger_pos: the finger joints' positions
+        (``finger_joint_names`` order). Returns (obs_dim,) float32."""
         parts = []
         for i, term in enumerate(self.terms):
-            x = self._value(term, joint_pos, joint_vel, inputs, last_action)
+            x = self._value(term, joint_pos, joint_vel, inputs, last_action, finger_pos)
             if term.scale != 1.0:
                 x = x * self._scales[i]
             if term.history > 1:

@@ -9,10 +9,18 @@ Observation sources (what a deployment can measure):
   ``joint_pos``      measured joint positions, rad (num_joints)
   ``joint_vel``      measured joint velocities, rad/s (num_joints)
   ``last_action``    the policy's previous raw output (num_actions)
-  ``pose_position``  position of a pose input (``input``, e.g. "target", from a
-                     ``geometry_msgs/PoseStamped`` in the robot base frame), m (3)
+  ``gripper_width``  sum of the finger joint positions (``finger_joint_names``), m (1)
+  ``ee_pos``         the tool point by forward kinematics of the bundle's ``kinematics``, m (3)
+  ``pose_position``  position of a pose input (``input``: "target", an object such as "cube"),
+                     from a ``geometry_msgs/PoseStamped`` moved into the robot base frame, m (3)
 Each term is multiplied by ``scale``; with ``history`` > 1 the last ``history`` values
-are concatenated oldest first (filled with the first value after a reset).
+are concatenated oldest first (filled with the first value after a reset). ``noise_std``
+(per step) and ``bias_std`` (per episode) are the noise training added to the term: for a
+perceived pose, the accuracy the robot's perception must reach. ``perceived`` pose inputs
+are streamed by perception (a maximum age applies); the others are goals, set once.
+
+Format 1 (bundles before tool-point actions and the gripper) loads as format 2 with
+those fields at their defaults.
 """
 
 from __future__ import annotations
@@ -25,8 +33,9 @@ import yaml
 from simreal.actions import deployable_types
 from simreal.deploy.spec_checks import SpecError, check_spec
 
-FORMAT_VERSION = 1
-OBS_SOURCES = ("joint_pos_rel", "joint_pos", "joint_vel", "last_action", "pose_position")
+FORMAT_VERSION = 2
+OBS_SOURCES = ("joint_pos_rel", "joint_pos", "joint_vel", "last_action", "gripper_width", "ee_pos",
+               "pose_position")
 
 
 @dataclass
@@ -36,7 +45,10 @@ class ObsTermSpec:
     dim: int
     scale: float = 1.0
     history: int = 1
-    input: str | None = None  # for pose_position: which pose input ("target")
+    input: str | None = None  # for pose_position: which pose input ("target", "cube")
+    noise_std: float = 0.0  # training's per-step Gaussian noise on the term (before scale)
+    bias_std: float = 0.0  # training's per-episode offset on the term (before scale)
+    perceived: bool = False  # pose_position: streamed by perception (a maximum age applies)
 
     @property
     def total_dim(self) -> int:
@@ -44,17 +56,48 @@ class ObsTermSpec:
 
 
 @dataclass
+class GripperSpec:
+    """The gripper column (the action's last): > 0 opens, <= 0 closes, as in training. The
+    robot side commands a width (m) that moves toward ``open_width`` or ``closed_width`` at
+    most ``max_speed`` m/s; the measured width is the sum of the ``finger_joint_names``."""
+
+    open_width: float
+    closed_width: float
+    max_speed: float
+
+
+@dataclass
 class ActionSpec:
     """The policy's action: ``type`` names a deployable :mod:`simreal.actions` type, whose
     module defines the maths (joint_position_delta: target <- clip(target + scale * clip(a,
     -clip, clip), limits) from the measured pose; joint_position: target <- clip(offset +
-    scale * clip(a, -clip, clip), limits), ``offset`` per joint, default: the default pose)."""
+    scale * clip(a, -clip, clip), limits), ``offset`` per joint, default: the default pose;
+    ee_position_delta / ee_pose_delta: tool-point steps by differential IK on the bundle's
+    kinematics, the tool point kept in ``workspace``). ``max_target_error`` keeps each
+    joint target within that many rad of the measured joint. ``num_actions`` counts every
+    column, the gripper's included."""
 
     type: str = "joint_position_delta"
     scale: float = 0.05
     clip: float = 1.0
     offset: list[float] | None = None
     num_actions: int = 0
+    max_target_error: float | None = None
+    workspace: list[list[float]] | None = None  # [[x_lo, x_hi], [y_lo, y_hi], [z_lo, z_hi]] m, base frame
+    gripper: GripperSpec | None = None
+
+    @property
+    def num_arm(self) -> int:
+        return self.num_actions - (1 if self.gripper is not None else 0)
+
+
+@dataclass
+class KinematicsSpec:
+    """The arm's kinematics inside the bundle: a kinematics-only MJCF (bodies, joints, the
+    tool site; no meshes), for forward kinematics and the tool-point Jacobian."""
+
+    file: str = "kinematics.xml"
+    site: str = "ee"
 
 
 @dataclass
@@ -72,6 +115,9 @@ class DeploySpec:
     # recurrent policies: their state tensors by name, per-sample shape, in ONNX input order
     # ("<name>_in" -> "<name>_out"); None for feed-forward policies
     recurrent_state: dict[str, list[int]] | None = None
+    kinematics: KinematicsSpec | None = None  # needed by tool-point actions and ee_pos terms
+    # the hand's finger joints in /joint_states (gripper_width terms, the gripper action)
+    finger_joint_names: list[str] = field(default_factory=list)
     format_version: int = FORMAT_VERSION
 
     @property
@@ -89,6 +135,16 @@ class DeploySpec:
     def pose_inputs(self) -> list[str]:
         return sorted({t.input for t in self.observations if t.source == "pose_position"})
 
+    def perceived_inputs(self) -> list[str]:
+        return sorted({t.input for t in self.observations if t.source == "pose_position" and t.perceived})
+
+    def measured_joint_names(self) -> list[str]:
+        """Every joint /joint_states must carry: the arm's, then the fingers'."""
+        return [*self.joint_names, *self.finger_joint_names]
+
+    def needs_kinematics(self) -> bool:
+        return self.action.type.startswith("ee_") or any(t.source == "ee_pos" for t in self.observations)
+
     def validate(self) -> "DeploySpec":
         """Check the whole spec; SpecError naming the first bad field and its value. Every
         number must be finite and in a physical range (``BOUNDS``), limits ordered, the
@@ -105,7 +161,7 @@ class DeploySpec:
 
     @classmethod
     def from_dict(cls, d: dict) -> "DeploySpec":
-        d = dict(d)
+        d = upgrade(d)
         d.pop("obs_dim", None)
         try:
             if not isinstance(d.get("action"), dict):
@@ -113,8 +169,18 @@ class DeploySpec:
                                 f"{d.get('action')!r}")
             if not isinstance(d.get("observations"), list) or not all(isinstance(t, dict) for t in d["observations"]):
                 raise SpecError("observations must be a list of mappings (name, source, dim, scale, history, input)")
-            d["action"] = ActionSpec(**d["action"])
+            action = dict(d["action"])
+            if action.get("gripper") is not None:
+                if not isinstance(action["gripper"], dict):
+                    raise SpecError(f"action.gripper must be a mapping (open_width, closed_width, max_speed) "
+                                    f"or null, got {action['gripper']!r}")
+                action["gripper"] = GripperSpec(**action["gripper"])
+            d["action"] = ActionSpec(**action)
             d["observations"] = [ObsTermSpec(**t) for t in d["observations"]]
+            if d.get("kinematics") is not None:
+                if not isinstance(d["kinematics"], dict):
+                    raise SpecError(f"kinematics must be a mapping (file, site) or null, got {d['kinematics']!r}")
+                d["kinematics"] = KinematicsSpec(**d["kinematics"])
             spec = cls(**d)
         except TypeError as err:
             raise SpecError(f"deploy.yaml is missing or has an unknown field: {err}") from None
@@ -137,6 +203,22 @@ class DeploySpec:
         if not isinstance(data, dict):
             raise SpecError(f"{path} is not a deploy.yaml mapping")
         return cls.from_dict(data)
+
+
+def upgrade(d: dict) -> dict:
+    """A deploy spec mapping of an older format as the current one (new fields at their
+    defaults); a copy. Used on deploy.yaml and on the ONNX metadata alike."""
+    d = dict(d)
+    if d.get("format_version") == 1:
+        d["format_version"] = 2
+        d.setdefault("kinematics", None)
+        d.setdefault("finger_joint_names", [])
+        if isinstance(d.get("action"), dict):
+            d["action"] = {**d["action"], "max_target_error": None, "workspace": None, "gripper": None}
+        if isinstance(d.get("observations"), list):
+            d["observations"] = [{**t, "noise_std": 0.0, "bias_std": 0.0, "perceived": False}
+                                 if isinstance(t, dict) else t for t in d["observations"]]
+    return d
 
 
 def max_step_from_vel_limits(vel_limits, period_s: float) -> list[float]:

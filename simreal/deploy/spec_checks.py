@@ -20,6 +20,11 @@ MAX_ACTION_SCALE = 10.0
 MAX_ACTION_CLIP = 100.0
 MAX_OBS_SCALE = 1e4
 MAX_HISTORY = 1000
+MAX_TARGET_ERROR_RAD = 2 * math.pi
+MAX_WORKSPACE_M = 10.0  # a tool-point box coordinate, robot base frame
+MAX_GRIPPER_WIDTH_M = 0.5
+MAX_GRIPPER_SPEED_M_S = 2.0
+MAX_NOISE = 100.0  # a term's training noise (std), in the term's units
 STEP_SLACK = 1e-6  # relative: max_step_per_tick may equal vel_limit * period up to rounding
 
 
@@ -106,17 +111,22 @@ def check_spec(spec, format_version: int, obs_sources, action_types) -> None:
         raise SpecError(f"action.type {a.type!r}: {why}; deployable types: {list(action_types)}")
     check_number("action.scale", a.scale, 0.0, MAX_ACTION_SCALE, lo_open=True)
     check_number("action.clip", a.clip, 0.0, MAX_ACTION_CLIP, lo_open=True)
-    if a.num_actions != n:
-        raise SpecError(f"action.num_actions is {a.num_actions!r} but the arm has {n} joints; "
-                        f"only one action per arm joint is deployable")
+    _check_action_columns(spec, n)
     if a.offset is not None:
         for i, q in enumerate(_vector("action.offset", a.offset, n)):
             lo, hi = limits[i]
             check_number(f"action.offset[{i}] ({names[i]})", q, lo, hi, what=" rad (the joint's position limits)")
+    if a.max_target_error is not None:
+        check_number("action.max_target_error", a.max_target_error, 0.0, MAX_TARGET_ERROR_RAD, lo_open=True,
+                     what=" rad (or null: unbounded)")
+    _check_workspace(a)
+    _check_fingers(spec)
+    _check_kinematics(spec)
 
     if not isinstance(spec.observations, list) or not spec.observations:
         raise SpecError("observations must list at least one term")
-    expected = {"joint_pos_rel": n, "joint_pos": n, "joint_vel": n, "last_action": a.num_actions, "pose_position": 3}
+    expected = {"joint_pos_rel": n, "joint_pos": n, "joint_vel": n, "last_action": a.num_actions, "pose_position": 3,
+                "gripper_width": 1, "ee_pos": 3}
     seen = set()
     for k, t in enumerate(spec.observations):
         where = f"observations[{k}]"
@@ -133,10 +143,19 @@ def check_spec(spec, format_version: int, obs_sources, action_types) -> None:
         if t.scale == 0:
             raise SpecError(f"{where}: scale is 0, which hides the term from the policy")
         _integer(f"{where}: history", t.history, 1, MAX_HISTORY)
+        for field in ("noise_std", "bias_std"):
+            check_number(f"{where}: {field}", getattr(t, field), 0.0, MAX_NOISE, what=" (training's noise model)")
+        if not isinstance(t.perceived, bool):
+            raise SpecError(f"{where}: perceived is {t.perceived!r}; it must be true or false")
         if t.source == "pose_position":
             _string(f"{where}: input (the pose input it reads, e.g. target)", t.input)
-        elif t.input is not None:
-            raise SpecError(f"{where}: input {t.input!r} is only for pose_position terms")
+            if "/" in t.input or not t.input.replace("_", "").isalnum():
+                raise SpecError(f"{where}: input {t.input!r} must be a plain name (letters, digits, _): it names "
+                                f"a topic")
+        elif t.input is not None or t.perceived:
+            raise SpecError(f"{where}: input and perceived are only for pose_position terms")
+        if t.source == "gripper_width" and not spec.finger_joint_names:
+            raise SpecError(f"{where} reads the gripper width but finger_joint_names is empty")
 
     if spec.recurrent_state is not None:
         if not isinstance(spec.recurrent_state, dict) or not spec.recurrent_state:
@@ -149,3 +168,65 @@ def check_spec(spec, format_version: int, obs_sources, action_types) -> None:
                 _integer(f"recurrent_state.{key} dimension", d, 1, 1 << 20)
     if not isinstance(spec.provenance, dict):
         raise SpecError(f"provenance must be a mapping, got {type(spec.provenance).__name__}")
+
+
+def _check_action_columns(spec, n: int) -> None:
+    from simreal.actions import action_type
+
+    a = spec.action
+    tool_dims = action_type(a.type).tool_dims
+    arm = tool_dims if tool_dims is not None else n
+    want = arm + (1 if a.gripper is not None else 0)
+    if a.num_actions != want:
+        what = f"{tool_dims} tool-point columns" if tool_dims is not None else f"one column per arm joint ({n})"
+        raise SpecError(f"action.num_actions is {a.num_actions!r}; {a.type} needs {what}"
+                        f"{' plus the gripper column' if a.gripper is not None else ''} = {want}")
+    g = a.gripper
+    if g is not None:
+        closed = check_number("action.gripper.closed_width", g.closed_width, 0.0, MAX_GRIPPER_WIDTH_M, what=" m")
+        check_number("action.gripper.open_width", g.open_width, closed, MAX_GRIPPER_WIDTH_M, lo_open=True,
+                     what=" m (above closed_width)")
+        check_number("action.gripper.max_speed", g.max_speed, 0.0, MAX_GRIPPER_SPEED_M_S, lo_open=True, what=" m/s")
+        if not spec.finger_joint_names:
+            raise SpecError("action.gripper needs finger_joint_names (the finger joints that give the measured width)")
+
+
+def _check_workspace(a) -> None:
+    box = a.workspace
+    if box is None:
+        return
+    if not a.type.startswith("ee_"):
+        raise SpecError(f"action.workspace bounds a tool point; {a.type} actions have none")
+    if not isinstance(box, (list, tuple)) or len(box) != 3:
+        raise SpecError(f"action.workspace is {box!r}; it must be [[x_lo, x_hi], [y_lo, y_hi], [z_lo, z_hi]] m")
+    for i, pair in enumerate(box):
+        axis = "xyz"[i]
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+            raise SpecError(f"action.workspace[{i}] ({axis}) is {pair!r}; it must be [lo, hi] m")
+        lo = check_number(f"action.workspace[{i}][0] ({axis})", pair[0], -MAX_WORKSPACE_M, MAX_WORKSPACE_M, what=" m")
+        check_number(f"action.workspace[{i}][1] ({axis})", pair[1], lo, MAX_WORKSPACE_M, lo_open=True,
+                     what=" m (above the lower bound)")
+
+
+def _check_fingers(spec) -> None:
+    names = spec.finger_joint_names
+    if not isinstance(names, list):
+        raise SpecError(f"finger_joint_names must be a list of joint names, got {names!r}")
+    for i, name in enumerate(names):
+        _string(f"finger_joint_names[{i}]", name)
+    both = sorted(set(names) & set(spec.joint_names) | {j for j in names if names.count(j) > 1})
+    if both:
+        raise SpecError(f"finger_joint_names lists {both} twice or among the arm's joint_names")
+
+
+def _check_kinematics(spec) -> None:
+    k = spec.kinematics
+    if k is None:
+        if spec.needs_kinematics():
+            raise SpecError(f"action.type {spec.action.type} or an ee_pos term needs the arm's kinematics, and "
+                            f"this deploy.yaml has none (kinematics: file, site); re-export the bundle")
+        return
+    f = _string("kinematics.file", k.file)
+    if "/" in f or "\\" in f or f.startswith(".") or not f.endswith(".xml"):
+        raise SpecError(f"kinematics.file is {f!r}; it must be an .xml file name inside the bundle (no path)")
+    _string("kinematics.site", k.site)

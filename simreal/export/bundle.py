@@ -8,6 +8,7 @@ Layout::
     BUNDLE/policy.pt     TorchScript, same maths
     BUNDLE/deploy.yaml   simreal.deploy.spec.DeploySpec (joints, period, action, obs terms, limits, provenance)
     BUNDLE/parity.npz    obs [N, obs_dim] and the actions [N, num_actions] the training-time policy gave
+    BUNDLE/kinematics.xml  the arm's kinematics-only MJCF (tool-point actions, ee_pos terms only)
 
 Writing (the training runner and ``simreal import-rsl-rl`` call this)::
 
@@ -48,11 +49,11 @@ from pathlib import Path
 
 import numpy as np
 
-from simreal.deploy.spec import DeploySpec, SpecError
+from simreal.deploy.spec import DeploySpec, SpecError, upgrade
 from simreal.errors import InputError, SimrealError
 
 PARITY_TOLERANCE = 1e-5
-FILES = ("policy.onnx", "policy.pt", "deploy.yaml", "parity.npz")
+FILES = ("policy.onnx", "policy.pt", "deploy.yaml", "parity.npz", "kinematics.xml")
 
 
 class BundleError(SimrealError):
@@ -73,6 +74,7 @@ class Bundle:
     session: object  # onnxruntime.InferenceSession
     parity_max_abs_diff: float
     state: dict | None = None
+    kinematics: object = None  # simreal.deploy.kinematics.Kinematics, when the spec needs it
 
     def reset_state(self) -> None:
         """Zero the recurrent state (at the start of an episode / of the policy)."""
@@ -128,6 +130,7 @@ def load_bundle(path: str | Path, tolerance: float = PARITY_TOLERANCE, threads: 
     except SpecError as err:
         raise BundleError(f"bundle {path}: deploy.yaml refused: {err}") from None
     _check_hashes(path, spec)
+    kinematics = _load_kinematics(path, spec)
     try:
         session = _ort_session(path / "policy.onnx", threads)
     except Exception as err:  # onnxruntime raises its own Fail/InvalidGraph/... types
@@ -136,7 +139,7 @@ def load_bundle(path: str | Path, tolerance: float = PARITY_TOLERANCE, threads: 
     _check_metadata(path, spec, session.get_modelmeta().custom_metadata_map)
     _check_io(path, spec, session)
     obs, expected = _parity_set(path, spec)
-    bundle = Bundle(path=path, spec=spec, session=session, parity_max_abs_diff=float("nan"))
+    bundle = Bundle(path=path, spec=spec, session=session, parity_max_abs_diff=float("nan"), kinematics=kinematics)
     if spec.recurrent_state:  # one sequence from the zero state
         bundle.reset_state()
         got = np.stack([bundle.act(o) for o in obs])
@@ -160,8 +163,28 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _hashed_files(spec: DeploySpec) -> list[tuple[str, str]]:
+    files = [("policy.onnx", "onnx_sha256"), ("parity.npz", "parity_sha256")]
+    if spec.kinematics is not None:
+        files.append((spec.kinematics.file, "kinematics_sha256"))
+    return files
+
+
+def _load_kinematics(path: Path, spec: DeploySpec):
+    if spec.kinematics is None:
+        return None
+    from simreal.deploy.kinematics import Kinematics
+
+    try:
+        return Kinematics.load(path / spec.kinematics.file, spec.kinematics.site, spec.joint_names)
+    except InputError as err:
+        raise BundleError(f"bundle {path}: {spec.kinematics.file}: {err}") from None
+
+
 def _check_hashes(path: Path, spec: DeploySpec) -> None:
-    for name, key in (("policy.onnx", "onnx_sha256"), ("parity.npz", "parity_sha256")):
+    for name, key in _hashed_files(spec):
+        if not (path / name).is_file():
+            raise BundleError(f"bundle {path} lacks {name} (deploy.yaml's kinematics names it); re-export it")
         want = spec.provenance.get(key)
         if not want:
             raise BundleError(f"bundle {path}: deploy.yaml's provenance has no {key} (a bundle from an older simreal, "
@@ -188,6 +211,9 @@ def _check_metadata(path: Path, spec: DeploySpec, meta: dict) -> None:
         exported = json.loads(meta["deploy_spec"])
     except json.JSONDecodeError:
         raise BundleError(f"bundle {path}: policy.onnx's deploy_spec metadata is not JSON") from None
+    if not isinstance(exported, dict):
+        raise BundleError(f"bundle {path}: policy.onnx's deploy_spec metadata is not a mapping")
+    exported = upgrade(exported)
     here = json.loads(json.dumps(_spec_metadata(spec)))  # the same JSON round trip
     for key in sorted(set(exported) | set(here)):
         a, b = exported.get(key), here.get(key)
@@ -309,8 +335,12 @@ def write_bundle(out_dir, policy, spec, example_obs, provenance: dict | None = N
     if not ts_diff <= tolerance:
         raise ParityError(f"policy.pt differs from the policy by {ts_diff:.3g} (> {tolerance:g})")
     np.savez(out / "parity.npz", obs=obs.numpy(), actions=actions.numpy())
-    spec.provenance["onnx_sha256"] = _sha256(out / "policy.onnx")
-    spec.provenance["parity_sha256"] = _sha256(out / "parity.npz")
+    if spec.kinematics is not None:
+        from simreal.sim.scene import kinematics_xml
+
+        (out / spec.kinematics.file).write_text(kinematics_xml(spec.robot))
+    for name, key in _hashed_files(spec):
+        spec.provenance[key] = _sha256(out / name)
     spec.save(out / "deploy.yaml")
     return load_bundle(out, tolerance=tolerance)
 

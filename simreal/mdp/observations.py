@@ -38,6 +38,11 @@ def body_pos(env, body: str) -> torch.Tensor:
     return env.body_pos(body)
 
 
+def site_pos(env, site: str) -> torch.Tensor:
+    """A site's position, world frame, m (e.g. a handle marked on an object)."""
+    return env.backend.site_xpos[:, env.model.site(site).id].float()
+
+
 def body_quat(env, body: str) -> torch.Tensor:
     """Body orientation as a quaternion (w, x, y, z) with w >= 0."""
     q = env.body_quat(body)

@@ -108,6 +108,28 @@ def build_scene(cfg: SceneCfg) -> mujoco.MjModel:
     return compile_mjcf(spec)
 
 
+def kinematics_xml(robot_name: str) -> str:
+    """The robot's kinematics alone as MJCF text: bodies, joints, inertials and the tool site
+    (``EE_SITE``), no geoms, meshes, actuators or tendons; a few kB. Deploy bundles carry
+    it, so the robot side computes the tool pose and Jacobian of the training model."""
+    robot = get_robot(robot_name)
+    path = resolve_mjcf(robot.mjcf)
+    try:
+        spec = mujoco.MjSpec.from_file(str(path))
+    except Exception as err:
+        raise ModelError(f"MuJoCo could not load {path}: {err}") from err
+    for key in list(spec.keys):
+        spec.delete(key)
+    _add_tool_site(spec, robot)
+    for kind in ("geoms", "actuators", "tendons", "equalities", "sensors", "excludes", "meshes", "materials",
+                 "textures", "lights", "cameras"):
+        for element in list(getattr(spec, kind)):
+            spec.delete(element)
+    spec.compiler.inertiafromgeom = mujoco.mjtInertiaFromGeom.mjINERTIAFROMGEOM_FALSE
+    spec.modelname = f"{robot.name}_kinematics"
+    return spec.to_xml()
+
+
 def _attach_mjcf(spec: mujoco.MjSpec, obj: MjcfObjectCfg) -> None:
     path = Path(obj.path)
     try:

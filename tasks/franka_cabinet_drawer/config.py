@@ -42,7 +42,7 @@ def drawer_speed(env) -> torch.Tensor:
 
 def handle_pos(env) -> torch.Tensor:
     """(num_envs, 3) the drawer handle's centre, world frame."""
-    return env.backend.site_xpos[:, env.model.site("drawer_handle").id].float()
+    return obs.site_pos(env, "drawer_handle")
 
 
 def handle_minus_ee(env) -> torch.Tensor:
@@ -76,7 +76,8 @@ def franka_cabinet_drawer_cfg() -> EnvCfg:
         terms={
             **obs.arm_joint_terms(noisy=True),
             "gripper_width": ObsTerm(obs.gripper_width, noise_std=0.001),
-            "handle_pos": ObsTerm(handle_pos, noise_std=0.002, bias_std=0.005),  # camera estimate
+            # camera estimate of the handle: from /objects/drawer_handle/pose on the robot
+            "handle_pos": ObsTerm(obs.site_pos, params={"site": "drawer_handle"}, noise_std=0.002, bias_std=0.005),
             "last_action": ObsTerm(obs.last_action),
         },
         noisy=True,
