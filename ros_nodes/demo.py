@@ -94,6 +94,18 @@ class Probe:
             self.publish_target(pos)
             self.spin(min(0.1, max(end - time.monotonic(), 0)))
 
+    def record(self, msg_type, topic: str) -> list:
+        """Every message on ``topic`` from now on, as (arrival time.monotonic(), msg)."""
+        out: list = []
+        self.node.create_subscription(msg_type, topic, lambda m: out.append((time.monotonic(), m)), 100)
+        return out
+
+    def subscribe_json(self, topic: str, callback) -> None:
+        """Call ``callback(dict)`` with each JSON message on a std_msgs/String ``topic``."""
+        from std_msgs.msg import String
+
+        self.node.create_subscription(String, topic, lambda m: callback(json.loads(m.data)), 10)
+
     def close(self) -> None:
         self.executor.shutdown(timeout_sec=1.0)
         self.node.destroy_node()

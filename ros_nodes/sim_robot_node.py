@@ -1,6 +1,8 @@
-"""A MuJoCo-simulated arm that speaks the topics of a ros2_control arm.
+"""A MuJoCo-simulated arm that speaks the topics of a ros2_control arm; with ``--task``, the
+whole task cell (arm, hand, objects, perception, episodes: see ``cell_io``).
 
     simreal sim-robot --robot franka_panda [--rate 500] [--ros-args --params-file configs/ros/sim_robot.yaml]
+    simreal sim-robot --task franka-lift-ik [--seed 0]
 
 Publishes ``/joint_states`` (arm and gripper joints, sensor_msgs/JointState) at ``rate``;
 follows ``std_msgs/Float64MultiArray`` on ``/forward_position_controller/commands``
@@ -31,9 +33,11 @@ from std_srvs.srv import SetBool
 from trajectory_msgs.msg import JointTrajectory
 
 from simreal.deploy.sim_arm import SingleArm
+from simreal.ros_nodes import cell_io
 
 PARAMS = {
     "robot": "franka_panda",
+    "task": "",  # a registered task: simulate its whole scene (the robot is the task's)
     "rate": 500.0,  # Hz, joint state publishing and simulation pacing
     "command_topic": "/forward_position_controller/commands",
     "trajectory_topic": "/joint_trajectory_controller/joint_trajectory",
@@ -48,6 +52,7 @@ PARAMS = {
     "omit_joint": "",  # leave this joint out of /joint_states
     "nan_after_s": -1.0,  # from this time on, publish NaN positions (negative: never)
     "seed": 0,
+    **cell_io.PARAMS,
 }
 
 
@@ -59,7 +64,13 @@ class SimRobotNode(Node):
             self.declare_parameter(name, default)
         self.p = {name: self.get_parameter(name).value for name in PARAMS}
         init = list(self.p["initial_joint_pos"])
-        self.arm = SingleArm(self.p["robot"], initial_joint_pos=init if len(init) > 1 else None)
+        self.cell = None
+        if self.p["task"]:
+            from simreal.deploy.task_cell import TaskCell
+
+            self.arm = self.cell = TaskCell(self.p["task"], seed=self.p["seed"], group=self.p["group"])
+        else:
+            self.arm = SingleArm(self.p["robot"], initial_joint_pos=init if len(init) > 1 else None)
         self.rng = np.random.default_rng(self.p["seed"])
         names = list(self.arm.joint_names) + list(self.arm.robot.gripper_joint_names)
         order = list(range(len(names)))
@@ -69,7 +80,7 @@ class SimRobotNode(Node):
             order = [i for i in order if names[i] != self.p["omit_joint"]]
         self.order = np.array(order)
         self.wire_names = [names[i] for i in order]
-        self.pending: deque[tuple[float, np.ndarray]] = deque()
+        self.pending: deque[tuple[float, str, object]] = deque()  # (due time, "arm" | "gripper", value)
         self.js_pub = self.create_publisher(JointState, self.p["joint_states_topic"], 10)
         self.ee_pub = self.create_publisher(PoseStamped, self.p["ee_pose_topic"], 10)
         self.create_subscription(Float64MultiArray, self.p["command_topic"], self._on_command, 10)
@@ -78,13 +89,16 @@ class SimRobotNode(Node):
         self.create_service(SetBool, "~/inject_nan", self._on_inject_nan)
         self.inject_nan = False
         self.commands_received = 0
+        self.io = cell_io.CellIO(self, self.cell, self.p, self._queue_gripper) if self.cell else None
         self.t0 = time.monotonic()
         self.period = 1.0 / self.p["rate"]
         self.create_timer(self.period, self._tick)
         self._ee_every = max(1, int(round(self.p["rate"] / 50)))  # tool pose at ~50 Hz
         self._ticks = 0
-        self.get_logger().info(f"{self.p['robot']}: {len(self.wire_names)} joints on {self.p['joint_states_topic']} "
-                               f"at {self.p['rate']:.0f} Hz; commands on {self.p['command_topic']}")
+        what = f"task {self.p['task']}" if self.cell else self.p["robot"]
+        self.get_logger().info(f"{what}: {len(self.wire_names)} joints on {self.p['joint_states_topic']} "
+                               f"at {self.p['rate']:.0f} Hz; commands on {self.p['command_topic']}"
+                               + (f"; poses on {self.io.topic_list()}" if self.io else ""))
 
     def _queue(self, q: np.ndarray) -> None:
         if q.shape != (len(self.arm.joint_names),) or not np.all(np.isfinite(q)):
@@ -92,7 +106,10 @@ class SimRobotNode(Node):
                                    throttle_duration_sec=1.0)
             return
         self.commands_received += 1
-        self.pending.append((time.monotonic() + self.p["latency_s"], q))
+        self.pending.append((time.monotonic() + self.p["latency_s"], "arm", q))
+
+    def _queue_gripper(self, width: float) -> None:
+        self.pending.append((time.monotonic() + self.p["latency_s"], "gripper", width))
 
     def _on_command(self, msg: Float64MultiArray) -> None:
         self._queue(np.asarray(msg.data, dtype=np.float64))
@@ -105,6 +122,8 @@ class SimRobotNode(Node):
         self._queue(np.array([pos.get(j, current[i]) for i, j in enumerate(self.arm.joint_names)]))
 
     def _on_target(self, msg: PoseStamped) -> None:
+        if self.cell:
+            return  # the cell sets its own goals
         p = msg.pose.position
         self.arm.set_marker((p.x, p.y, p.z))
 
@@ -116,25 +135,34 @@ class SimRobotNode(Node):
     def _tick(self) -> None:
         now = time.monotonic()
         while self.pending and self.pending[0][0] <= now:
-            self.arm.set_command(self.pending.popleft()[1])
+            _, kind, value = self.pending.popleft()
+            if kind == "gripper":
+                self.cell.set_gripper_width(value)
+            else:
+                self.arm.set_command(value)
+                if self.io:
+                    self.io.arm_command_applied()
         # simulated time follows wall time (bounded catch-up after a stall)
         behind = (now - self.t0) - self.arm.time
         n = int(min(max(behind / self.arm.timestep, 0), 50))
         if behind > 50 * self.arm.timestep:
             self.t0 = now - self.arm.time - n * self.arm.timestep
         self.arm.step(n)
+        if self.io:
+            self.io.after_step()
         self._ticks += 1
         if self.p["drop_prob"] > 0 and self.rng.random() < self.p["drop_prob"]:
             return
         q = np.concatenate([self.arm.joint_pos, self.arm.gripper_pos])
         v = np.concatenate([self.arm.joint_vel, np.zeros(len(self.arm.gripper_pos))])
-        e = np.concatenate([self.arm.joint_effort, np.zeros(len(self.arm.gripper_pos))])
+        effort = self.arm.joint_effort
+        e = np.zeros(0) if effort is None else np.concatenate([effort, np.zeros(len(self.arm.gripper_pos))])[self.order]
         if self.p["noise_std"] > 0:
             q = q + self.p["noise_std"] * self.rng.standard_normal(q.shape)
         if self.inject_nan or 0 <= self.p["nan_after_s"] <= now - self.t0:
             q = np.full_like(q, np.nan)
         msg = JointState(name=self.wire_names, position=q[self.order].tolist(), velocity=v[self.order].tolist(),
-                         effort=e[self.order].tolist())
+                         effort=e.tolist())
         msg.header.stamp = self.get_clock().now().to_msg()
         self.js_pub.publish(msg)
         if self._ticks % self._ee_every == 0:

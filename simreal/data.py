@@ -39,3 +39,21 @@ def shipped_configs() -> list[str]:
     """Every shipped config file, relative to configs/ (``ppo/franka-lift.yaml``, ...)."""
     root = _root("configs")
     return sorted(str(p.relative_to(root)) for p in root.rglob("*.yaml"))
+
+
+def shipped_policies() -> list[str]:
+    """The ready-made bundles under assets/policies/ (one per deployable task)."""
+    root = _root("assets") / "policies"
+    return sorted(p.name for p in root.iterdir() if (p / "deploy.yaml").is_file()) if root.is_dir() else []
+
+
+def bundle_path(arg: str | Path) -> Path:
+    """A bundle directory as a user names it: a path, or a shipped policy by task name or as
+    ``assets/policies/<task>`` (which also works from a wheel install, outside the checkout)."""
+    path = Path(arg)
+    if path.exists():
+        return path
+    name = path.name
+    if path.parent.as_posix() in (".", "assets/policies") and name in shipped_policies():
+        return _root("assets") / "policies" / name
+    return path

@@ -3,6 +3,7 @@ each action type's robot-side maths against the simulator's on recorded states (
 tolerance), at the tool-point workspace walls, the joint limits and the target bound."""
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -194,3 +195,20 @@ def test_the_gripper_column_opens_and_closes_at_a_bounded_rate():
     assert all(0.0 <= g.process(5.0) <= 0.08 for _ in range(10)) and g.width == pytest.approx(0.08)
     g.reset(7.0)  # a wild measured width is clamped to the hand's range
     assert g.width == pytest.approx(0.08)
+
+
+def test_every_shipped_policy_loads_matches_its_parity_set_and_names_its_training():
+    from simreal.data import bundle_path, data_path, shipped_policies
+    from simreal.export.bundle import load_bundle
+
+    names = shipped_policies()
+    assert "franka-lift-ik" in names
+    for name in names:
+        folder = data_path("assets", "policies", name)
+        assert bundle_path(name).resolve() == folder.resolve() == bundle_path(f"assets/policies/{name}").resolve()
+        b = load_bundle(folder)  # hashes, metadata, parity through ONNX Runtime
+        assert b.parity_max_abs_diff < 1e-4
+        assert b.spec.provenance["task"] == name and b.spec.provenance["seed"] is not None
+        assert sum(f.stat().st_size for f in folder.iterdir()) < 1_000_000
+        readme = (Path(__file__).parents[1] / "assets" / "policies" / name / "README.md").read_text()
+        assert "simreal train" in readme and "--seed" in readme and "simreal eval" in readme

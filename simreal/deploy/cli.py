@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from simreal.errors import InputError
+
 
 def add_verbs(verbs, bench) -> None:
     p = verbs.add_parser("export", help="write a deploy bundle from a simreal run directory")
@@ -35,8 +37,10 @@ def add_verbs(verbs, bench) -> None:
     _ros_args_option(p, "$(simreal configs ros/policy_node.yaml)")
     p.set_defaults(func=_deploy)
 
-    p = verbs.add_parser("sim-robot", help="a MuJoCo arm speaking ros2_control's topics")
+    p = verbs.add_parser("sim-robot", help="a MuJoCo arm speaking ros2_control's topics (--task: a whole task cell)")
     p.add_argument("--robot", help="registered robot or menagerie:<dir>/<file>.xml (default franka_panda)")
+    p.add_argument("--task", help="simulate this task's whole scene: objects, perception noise, ~/reset, outcomes")
+    p.add_argument("--seed", type=int, help="the task cell's randomization and perception noise (default 0)")
     p.add_argument("--rate", type=float, help="joint state rate and simulation pacing, Hz (default 500)")
     _ros_args_option(p, "$(simreal configs ros/sim_robot.yaml)")
     p.set_defaults(func=_sim_robot)
@@ -53,10 +57,13 @@ def add_verbs(verbs, bench) -> None:
     p.add_argument("--robot", default="franka_panda")
     p.set_defaults(func=_replay)
 
-    p = verbs.add_parser("deploy-demo",
-                         help="sim-robot + policy node as processes, a sequence of targets, success rate")
+    p = verbs.add_parser("deploy-demo", help="the policy node and a simulated robot as processes over DDS: "
+                         "--episodes N of the bundle's task in a task cell, or --targets N for a reach bundle")
     p.add_argument("bundle")
-    p.add_argument("--targets", type=int, default=5)
+    p.add_argument("--episodes", type=int, help="episodes in the task cell (the task from the bundle)")
+    p.add_argument("--task", help="with --episodes: the task cell's task (default: the bundle's)")
+    p.add_argument("--latency", type=float, default=0.0, help="with --episodes: added command latency, s")
+    p.add_argument("--targets", type=int, default=5, help="without --episodes: reach targets")
     p.add_argument("--seconds-per-target", type=float, default=4.0)
     p.add_argument("--radius", type=float, default=0.03, help="success radius, m")
     p.add_argument("--seed", type=int, default=0)
@@ -109,15 +116,17 @@ def _ros_args(rest: list[str] | None) -> list[str]:
 
 
 def _deploy(args) -> int:
+    from simreal.data import bundle_path
     from simreal.ros_nodes.policy_node import main
 
-    return main(args.bundle, _ros_args(args.ros_args))
+    return main(str(bundle_path(args.bundle)), _ros_args(args.ros_args))
 
 
 def _sim_robot(args) -> int:
     from simreal.ros_nodes.sim_robot_node import main
 
-    overrides = {k: v for k, v in {"robot": args.robot, "rate": args.rate}.items() if v is not None}
+    values = {"robot": args.robot, "rate": args.rate, "task": args.task, "seed": args.seed}
+    overrides = {k: v for k, v in values.items() if v is not None}
     return main(overrides, _ros_args(args.ros_args))
 
 
@@ -138,6 +147,19 @@ def _replay(args) -> int:
 
 
 def _deploy_demo(args) -> int:
+    from simreal.data import bundle_path
+
+    args.bundle = bundle_path(args.bundle)
+    if args.episodes is not None:
+        from simreal.ros_nodes.episode_demo import run_episodes
+
+        if args.episodes < 1:
+            raise InputError(f"--episodes must be at least 1, got {args.episodes}")
+        result = run_episodes(args.bundle, episodes=args.episodes, task=args.task, seed=args.seed,
+                              latency_s=args.latency)
+        print(json.dumps({k: v for k, v in result.items() if k != "results"} | {"results": [
+            {k: r[k] for k in ("episode", "success")} for r in result["results"]]}))
+        return 0 if result["success_rate"] is not None else 1
     from simreal.ros_nodes.demo import run_demo
 
     result = run_demo(args.bundle, targets=args.targets, seconds_per_target=args.seconds_per_target,
@@ -147,8 +169,10 @@ def _deploy_demo(args) -> int:
 
 
 def _bench_deploy(args) -> int:
+    from simreal.data import bundle_path
     from simreal.deploy.bench import bench_deploy
 
+    args.bundle = bundle_path(args.bundle)
     rates = [float(r) for r in args.rates.split(",") if r]
     print(json.dumps(bench_deploy(args.bundle, rates=rates, seconds=args.seconds, iterations=args.iterations,
                                   realtime_priority=args.realtime_priority)))

@@ -172,6 +172,7 @@ class DeployController:
         self._stale_from = INACTIVE  # the state a stale gap interrupted
         self._index_cache: dict[tuple, np.ndarray] = {}
         self.inference_s: deque[float] = deque(maxlen=20000)
+        self.action_s: deque[float] = deque(maxlen=20000)  # action processing (the IK of tool-point actions)
         self.counters = {"rejected_joint_states": 0, "stale_events": 0, "nonfinite_actions": 0, "commands": 0,
                          "estops": 0}
         self.last_reject_reason = ""
@@ -383,7 +384,9 @@ class DeployController:
         if action.shape[0] != self.spec.num_actions or not np.all(np.isfinite(action)):
             self.counters["nonfinite_actions"] += 1
             return None if self.safety.last is None else self.safety.last.copy()
+        t0 = time.perf_counter()
         target = self.actions.process(action[: self.num_arm], self.joint_pos)
+        self.action_s.append(time.perf_counter() - t0)
         cmd, hits = self.safety.filter(target)
         if hits:
             self.actions.sync(cmd)
@@ -397,12 +400,14 @@ class DeployController:
         return self.watchdog.age("joint_states", now)
 
     def status(self, now: float) -> dict:
-        inf = percentiles_ms(self.inference_s)
+        inf, act = percentiles_ms(self.inference_s), percentiles_ms(self.action_s)
         return {
             "state": self.state,
             "observation_age_ms": self.observation_age(now) * 1e3,
             "inference_p50_ms": inf["p50"],
             "inference_p99_ms": inf["p99"],
+            "action_p50_ms": act["p50"],
+            "action_p99_ms": act["p99"],
             "safety_interventions": dict(self.safety.counts),
             **self.counters,
             "last_reject_reason": self.last_reject_reason,

@@ -47,6 +47,20 @@ def _source_of(term) -> tuple[str, str | None, bool]:
     )
 
 
+def pose_sources_of(cfg, group: str | list[str] = "policy") -> list[tuple]:
+    """The pose inputs the ``group`` observations read, as (input name, perceived, noise_std,
+    bias_std, read(env) -> (num_envs, 3) true position): what a task cell publishes."""
+    out = {}
+    for g in [group] if isinstance(group, str) else list(group):
+        grp = cfg.observations[g]
+        for term in grp.terms.values():
+            source, inp, perceived = _source_of(term)
+            if source == "pose_position" and inp not in out:
+                out[inp] = (inp, perceived, term.noise_std if grp.noisy else 0.0, term.bias_std if grp.noisy else 0.0,
+                            lambda env, t=term: t.func(env, **t.params))
+    return list(out.values())
+
+
 def _gripper_widths(cfg, robot) -> tuple[float, float]:
     """(closed, open) width of the hand, m: the sums of the finger joints' ranges."""
     from simreal.sim.scene import build_scene

@@ -121,7 +121,10 @@ def load_bundle(path: str | Path, tolerance: float = PARITY_TOLERANCE, threads: 
     through ONNX Runtime (ParityError if any action differs by more than ``tolerance``)."""
     path = Path(path)
     if not path.is_dir():
-        raise BundleError(f"bundle {path} is not a directory; make one with simreal export or simreal import-rsl-rl")
+        from simreal.data import shipped_policies
+
+        raise BundleError(f"bundle {path} is not a directory; make one with simreal export or simreal import-rsl-rl, "
+                          f"or name a shipped one: {shipped_policies()}")
     missing = [f for f in ("policy.onnx", "deploy.yaml", "parity.npz") if not (path / f).is_file()]
     if missing:
         raise BundleError(f"bundle {path} lacks {missing}; re-export it")

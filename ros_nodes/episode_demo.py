@@ -1,0 +1,109 @@
+"""Deployed success over ROS 2: the task cell and the policy node as separate processes,
+N episodes of the bundle's task, each decided by the task's own success test.
+
+    simreal deploy-demo BUNDLE --episodes 50 [--latency 0.02]
+
+Per episode: the policy pauses (``~/pause``), the cell starts a new randomized episode
+(``~/reset``), the policy starts one from the measured pose (``~/new_episode``) and the
+cell reports the outcome once the task's episode length has run.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from simreal.ros_nodes.demo import Probe
+from simreal.ros_nodes.launch import free_domain_id, ros_env, spawn, stop
+
+SETTLE_S = 0.3  # after a reset: fresh joint states and poses reach the policy before its episode starts
+
+
+def _task_of(bundle) -> str:
+    from simreal.deploy.spec import DeploySpec
+    from simreal.errors import InputError
+
+    task = (DeploySpec.load(Path(bundle) / "deploy.yaml").provenance or {}).get("task")
+    if not task:
+        raise InputError(f"bundle {bundle} names no task in its provenance; pass --task")
+    return str(task)
+
+
+def _log_tail(path: Path) -> str:
+    return path.read_text()[-2000:] if path.is_file() else "(no log)"
+
+
+def run_episodes(bundle, episodes: int = 10, task: str | None = None, seed: int = 0, latency_s: float = 0.0,
+                 policy_params: list[str] | None = None, sim_params: list[str] | None = None,
+                 log_dir: str | Path | None = None, startup_timeout: float = 90.0, verbose: bool = True,
+                 domain_id: int | None = None, on_episode=None) -> dict:
+    """Returns {"success_rate", "episodes": [per-episode results], "policy": loop statistics, ...}.
+    ``on_episode(probe, i)`` runs while episode ``i`` is under way (tests use it to act mid-episode)."""
+    task = task or _task_of(bundle)
+    domain = domain_id if domain_id is not None else free_domain_id()
+    env = ros_env(domain)
+    log_dir = Path(log_dir or tempfile.mkdtemp(prefix="simreal_episodes_"))
+    log_dir.mkdir(parents=True, exist_ok=True)
+    stats = log_dir / "policy_stats.json"
+    sim_log, policy_log = log_dir / "task_cell.log", log_dir / "policy.log"
+    sim = spawn(["sim-robot", "--task", task, "--seed", str(seed), "--ros-args", "-p", f"latency_s:={latency_s}",
+                 *(sim_params or [])], env, sim_log)
+    probe = Probe(domain, watch_commands=False)
+    outcomes: list[dict] = []
+    probe.subscribe_json("/task_cell/episode", outcomes.append)
+    policy = None
+    results = []
+    t_start = time.monotonic()
+    try:
+        if not probe.wait_for(lambda: probe.ee is not None or sim.poll() is not None, startup_timeout) or sim.poll():
+            raise RuntimeError(f"the task cell did not start (exit {sim.poll()}); log: {_log_tail(sim_log)}")
+        policy = spawn(["deploy", str(bundle), "--ros-args", "-p", f"stats_file:={stats}", *(policy_params or [])],
+                       env, policy_log)
+        ok = probe.wait_for(lambda: probe.policy_status.get("state") == "running" or policy.poll() is not None,
+                            startup_timeout)
+        if not ok or policy.poll() is not None:
+            raise RuntimeError(f"the policy node did not start (exit {policy.poll()}); log: {_log_tail(policy_log)}")
+        from std_srvs.srv import Trigger
+
+        for i in range(episodes):
+            for srv in ("/simreal_policy/pause", "/simreal_sim_robot/reset"):
+                r = probe.call(Trigger, srv, Trigger.Request())
+                if r is None or (not r.success and srv.endswith("reset")):
+                    raise RuntimeError(f"{srv} failed ({'no answer' if r is None else r.message}); logs in {log_dir}")
+            episode = int(r.message.split()[1])  # the cell's answer: "episode N of TASK"
+            probe.spin(SETTLE_S)
+            r = probe.call(Trigger, "/simreal_policy/new_episode", Trigger.Request())
+            if r is None or not r.success:
+                raise RuntimeError(f"the policy could not start episode {i + 1}: "
+                                   f"{'no answer' if r is None else r.message}; log: {_log_tail(policy_log)}")
+            if on_episode is not None:
+                on_episode(probe, i)
+            if not probe.wait_for(lambda: any(o["episode"] == episode for o in outcomes), 60.0):
+                raise RuntimeError(f"episode {i + 1} gave no outcome within 60 s; logs in {log_dir}")
+            out = next(o for o in outcomes if o["episode"] == episode)
+            results.append(out)
+            if verbose:
+                done = sum(r["success"] for r in results)
+                print(f"episode {i + 1}/{episodes}: {'success' if out['success'] else 'failure'} "
+                      f"(running {done}/{len(results)})", flush=True)
+    finally:
+        probe.close()
+        if policy is not None:
+            stop(policy)
+        stop(sim)
+    status = json.loads(stats.read_text()) if stats.is_file() else {}
+    success = float(np.mean([r["success"] for r in results])) if results else None
+    result = {"task": task, "success_rate": success, "episodes": len(results), "latency_s": latency_s, "seed": seed,
+              "wall_s": round(time.monotonic() - t_start, 1), "results": results,
+              "policy": {k: status.get(k) for k in ("period_err_p99_ms", "missed_deadlines", "inference_p99_ms",
+                                                     "safety_interventions", "stale_events", "commands",
+                                                     "action_p50_ms", "action_p99_ms")},
+              "logs": str(log_dir)}
+    if verbose:
+        print(f"{task}: deployed success {success} ({sum(r['success'] for r in results)}/{len(results)} episodes)",
+              flush=True)
+    return result
