@@ -135,7 +135,7 @@ def run_demo(bundle, targets: int = 5, seconds_per_target: float = 4.0, radius: 
         if not probe.wait_for(lambda: probe.ee is not None or sim.poll() is not None, startup_timeout) or sim.poll():
             raise RuntimeError(f"the sim-robot did not start (exit {sim.poll()}); log: "
                                f"{(log_dir / 'sim_robot.log').read_text()[-2000:]}")
-        policy = spawn(["deploy", str(bundle), "--ros-args", "-p", f"stats_file:={stats}", *(policy_params or [])],
+        policy = spawn(["deploy", str(bundle), "--ros-args", *(policy_params or []), "-p", f"stats_file:={stats}"],
                        env, log_dir / "policy.log")
         ok = probe.wait_for(lambda: probe.policy_status.get("state") == "running" or policy.poll() is not None,
                             startup_timeout)

@@ -61,7 +61,7 @@ def run_episodes(bundle, episodes: int = 10, task: str | None = None, seed: int 
     try:
         if not probe.wait_for(lambda: probe.ee is not None or sim.poll() is not None, startup_timeout) or sim.poll():
             raise RuntimeError(f"the task cell did not start (exit {sim.poll()}); log: {_log_tail(sim_log)}")
-        policy = spawn(["deploy", str(bundle), "--ros-args", "-p", f"stats_file:={stats}", *(policy_params or [])],
+        policy = spawn(["deploy", str(bundle), "--ros-args", *(policy_params or []), "-p", f"stats_file:={stats}"],
                        env, policy_log)
         ok = probe.wait_for(lambda: probe.policy_status.get("state") == "running" or policy.poll() is not None,
                             startup_timeout)

@@ -29,7 +29,8 @@ def add_verbs(verbs, bench) -> None:
     p = verbs.add_parser("deploy-yaml", help="write the deploy.yaml of a simreal task (for import-rsl-rl)")
     p.add_argument("task")
     p.add_argument("--out", required=True)
-    p.add_argument("--group", default="policy", help="observation group the policy reads")
+    p.add_argument("--group", default="policy",
+                   help="observation group(s) the policy reads; several comma-separated, in the actor's order")
     p.set_defaults(func=_deploy_yaml)
 
     p = verbs.add_parser("deploy", help="run a bundle as a ROS 2 lifecycle policy node")
@@ -101,7 +102,8 @@ def _import_rsl_rl(args) -> int:
 def _deploy_yaml(args) -> int:
     from simreal.deploy.from_task import deploy_spec_from_task
 
-    path = deploy_spec_from_task(args.task, group=args.group).save(args.out)
+    groups = [g.strip() for g in args.group.split(",") if g.strip()]
+    path = deploy_spec_from_task(args.task, group=groups if len(groups) > 1 else args.group).save(args.out)
     print(f"wrote {path}")
     return 0
 

@@ -26,8 +26,6 @@ def export_run(run_dir: str | Path, out: str | Path, which: str = "best", num_en
     if cfg.task.startswith("gym:"):
         raise SimrealError("export writes bundles for simreal tasks (robots); a gym:<id> run has no robot to deploy")
     actor = algo.actor
-    if len(actor.groups) != 1:
-        raise SimrealError(f"the actor reads observation groups {actor.groups}; bundles take one group today")
     act = Policy(actor)
     obs = env.get_observations()
     samples = []
@@ -43,7 +41,8 @@ def export_run(run_dir: str | Path, out: str | Path, which: str = "best", num_en
     example = torch.cat(samples)
     provenance = {"algo": cfg.algo, "seed": cfg.seed, "run_dir": str(run_dir), "checkpoint": which,
                   "training_steps": int(cfg.steps)}
-    spec = deploy_spec_from_cfg(env.cfg, task_id=cfg.task, group=actor.groups[0], provenance=provenance)
+    groups = actor.groups if len(actor.groups) > 1 else actor.groups[0]  # several: concatenated in order
+    spec = deploy_spec_from_cfg(env.cfg, task_id=cfg.task, group=groups, provenance=provenance)
     return write_bundle(out, actor, spec, example, provenance=provenance)
 
 
