@@ -21,6 +21,7 @@ from std_msgs.msg import Float64MultiArray, String
 from std_srvs.srv import Trigger
 
 from simreal.deploy.inputs import input_topics
+from simreal.errors import InputError
 
 PARAMS = {
     "group": "policy",  # the actor's observation group: what the policy perceives
@@ -40,10 +41,13 @@ class CellIO:
     def __init__(self, node, cell, p: dict, queue_gripper):
         self.node, self.cell, self.p = node, cell, p
         names = [s.name for s in cell.sources]
+        rate = p["perception_rate"]
+        if not (isinstance(rate, (int, float)) and 0.1 <= rate <= 10000):
+            raise InputError(f"parameter perception_rate must be 0.1 to 10000 Hz, got {rate!r}")
         if p["pose_fault"] not in FAULTS:
-            raise ValueError(f"parameter pose_fault must be one of {list(FAULTS)}, got {p['pose_fault']!r}")
+            raise InputError(f"parameter pose_fault must be one of {list(FAULTS)}, got {p['pose_fault']!r}")
         if p["pose_fault"] and p["pose_fault_input"] not in names:
-            raise ValueError(f"parameter pose_fault_input must name one of the task's pose inputs {names}, "
+            raise InputError(f"parameter pose_fault_input must name one of the task's pose inputs {names}, "
                              f"got {p['pose_fault_input']!r}")
         self.topics = input_topics(names, p["target_topic"], {})
         self.pubs = {n: node.create_publisher(PoseStamped, t, 10) for n, t in self.topics.items()}

@@ -190,10 +190,12 @@ def test_a_multi_group_actor_exports_loads_and_observes_as_the_env(tmp_path):
     from simreal.mdp import observations as mobs
 
     cfg = dataclasses.replace(task_cfg("franka-lift-ik"), num_envs=2, seed=1)
-    cfg.observations["tool"] = ObsGroupCfg(terms={"ee": ObsTerm(mobs.ee_pos, scale=2.0)}, noisy=False)
+    cfg.observations["tool"] = ObsGroupCfg(terms={"ee": ObsTerm(mobs.ee_pos, scale=2.0),
+                                                  "ee_rot": ObsTerm(mobs.ee_rot6)}, noisy=False)
     cfg.observations["policy"].noisy = False
     spec = deploy_spec_from_cfg(cfg, task_id="franka-lift-ik", group=["policy", "tool"])
-    assert [t.name for t in spec.observations][-1] == "ee" and spec.provenance["obs_group"] == ["policy", "tool"]
+    assert [t.name for t in spec.observations][-2:] == ["ee", "ee_rot"]
+    assert spec.provenance["obs_group"] == ["policy", "tool"]
     env = ManipulationEnv(cfg, task_id="franka-lift-ik")
     obs, *_ = env.step(torch.zeros(env.num_envs, env.num_actions))
     flat = torch.cat([obs["policy"], obs["tool"]], dim=1)
@@ -205,7 +207,7 @@ def test_a_multi_group_actor_exports_loads_and_observes_as_the_env(tmp_path):
         inputs = {"cube": env.body_pos("cube")[i].numpy(), "target": env.buffers["target"][i].numpy()}
         ours = builder.build(env.joint_pos[i].numpy().astype(np.float64), env.joint_vel[i].numpy(), inputs,
                              env.action.last_action[i].numpy(), env.backend.qpos[i, env.gripper_qpos_ids].numpy())
-        np.testing.assert_allclose(ours, flat[i].numpy(), atol=2e-5)  # the tool point by the bundle's FK
+        np.testing.assert_allclose(ours, flat[i].numpy(), atol=2e-5)  # the tool pose by the bundle's FK
 
 
 def test_the_gripper_column_opens_and_closes_at_a_bounded_rate():

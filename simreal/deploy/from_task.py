@@ -31,7 +31,7 @@ def _source_of(term) -> tuple[str, str | None, bool]:
     from simreal.mdp import observations as obs
 
     plain = {obs.joint_pos_rel: "joint_pos_rel", obs.joint_vel: "joint_vel", obs.last_action: "last_action",
-             obs.gripper_width: "gripper_width", obs.ee_pos: "ee_pos"}
+             obs.gripper_width: "gripper_width", obs.ee_pos: "ee_pos", obs.ee_rot6: "ee_rot6"}
     if term.func in plain:
         return plain[term.func], None, False
     if term.func is obs.buffer:  # a goal the task sets, e.g. a target: from a pose topic, set once
@@ -42,7 +42,8 @@ def _source_of(term) -> tuple[str, str | None, bool]:
         return "pose_position", term.params["site"], True
     raise SpecError(
         f"observation term function {term.func.__module__}.{term.func.__name__} has no deployable source; "
-        f"deployable terms: joint_pos_rel, joint_vel, last_action, gripper_width, ee_pos, buffer (a goal pose), "
+        f"deployable terms: joint_pos_rel, joint_vel, last_action, gripper_width, ee_pos, ee_rot6, "
+        f"buffer (a goal pose), "
         f"body_pos and site_pos (perceived object poses)"
     )
 
@@ -93,7 +94,7 @@ def deploy_spec_from_cfg(cfg, task_id: str = "", group: str | list[str] = "polic
         grp = cfg.observations[g]
         for name, term in grp.terms.items():
             source, inp, perceived = _source_of(term)
-            dim = {"pose_position": 3, "ee_pos": 3, "gripper_width": 1}.get(source, n)
+            dim = {"pose_position": 3, "ee_pos": 3, "ee_rot6": 6, "gripper_width": 1}.get(source, n)
             if source == "last_action":
                 dim = 0  # filled in below, once the action's columns are known
             if any(t.name == name for t in terms):

@@ -9,20 +9,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from simreal.deploy.spec import DeploySpec
+from simreal.deploy.spec import FK_SOURCES, DeploySpec
 from simreal.errors import InputError, UnknownNameError
 
 
 class ObservationBuilder:
     """Builds the policy input ``(obs_dim,)`` float32 from measured joints (canonical order),
     finger joints, pose inputs and the last action; keeps per-term history. ``kinematics``
-    (the bundle's) gives ``ee_pos`` terms the tool point."""
+    (the bundle's) gives ``ee_pos`` and ``ee_rot6`` terms the tool pose."""
 
     def __init__(self, spec: DeploySpec, kinematics=None):
         self.spec = spec
         self.kinematics = kinematics
-        if kinematics is None and any(t.source == "ee_pos" for t in spec.observations):
-            raise InputError("ee_pos observation terms need the arm's kinematics (the bundle's kinematics.xml)")
+        if kinematics is None and any(t.source in FK_SOURCES for t in spec.observations):
+            raise InputError("ee_pos / ee_rot6 observation terms need the arm's kinematics (the bundle's "
+                             "kinematics.xml)")
         self.default = np.asarray(spec.default_joint_pos, dtype=np.float64).astype(np.float32)
         self.terms = spec.observations
         self._scales = [np.float32(t.scale) for t in self.terms]
@@ -46,6 +47,8 @@ class ObservationBuilder:
             return np.asarray([np.sum(np.asarray(finger_pos, dtype=np.float64))], dtype=np.float64).astype(np.float32)
         if s == "ee_pos":
             return self.kinematics.tool_pos(joint_pos).astype(np.float32)
+        if s == "ee_rot6":  # as the env: the rotation matrix's first two columns, x then y
+            return self.kinematics.tool_rotmat(joint_pos)[:, :2].T.reshape(6).astype(np.float32)
         if s == "pose_position":
             if inputs.get(term.input) is None:
                 raise UnknownNameError(f"observation term {term.name!r} needs pose input {term.input!r}, none "

@@ -11,6 +11,7 @@ Observation sources (what a deployment can measure):
   ``last_action``    the policy's previous raw output (num_actions)
   ``gripper_width``  sum of the finger joint positions (``finger_joint_names``), m (1)
   ``ee_pos``         the tool point by forward kinematics of the bundle's ``kinematics``, m (3)
+  ``ee_rot6``        the tool orientation likewise: its rotation matrix's first two columns (6)
   ``pose_position``  position of a pose input (``input``: "target", an object such as "cube"),
                      from a ``geometry_msgs/PoseStamped`` moved into the robot base frame, m (3)
 Each term is multiplied by ``scale``; with ``history`` > 1 the last ``history`` values
@@ -35,7 +36,8 @@ from simreal.deploy.spec_checks import SpecError, check_spec
 
 FORMAT_VERSION = 2
 OBS_SOURCES = ("joint_pos_rel", "joint_pos", "joint_vel", "last_action", "gripper_width", "ee_pos",
-               "pose_position")
+               "ee_rot6", "pose_position")
+FK_SOURCES = ("ee_pos", "ee_rot6")  # computed by forward kinematics of the bundle's kinematics
 
 
 @dataclass
@@ -143,7 +145,7 @@ class DeploySpec:
         return [*self.joint_names, *self.finger_joint_names]
 
     def needs_kinematics(self) -> bool:
-        return self.action.type.startswith("ee_") or any(t.source == "ee_pos" for t in self.observations)
+        return self.action.type.startswith("ee_") or any(t.source in FK_SOURCES for t in self.observations)
 
     def validate(self) -> "DeploySpec":
         """Check the whole spec; SpecError naming the first bad field and its value. Every

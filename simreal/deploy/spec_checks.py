@@ -126,7 +126,7 @@ def check_spec(spec, format_version: int, obs_sources, action_types) -> None:
     if not isinstance(spec.observations, list) or not spec.observations:
         raise SpecError("observations must list at least one term")
     expected = {"joint_pos_rel": n, "joint_pos": n, "joint_vel": n, "last_action": a.num_actions, "pose_position": 3,
-                "gripper_width": 1, "ee_pos": 3}
+                "gripper_width": 1, "ee_pos": 3, "ee_rot6": 6}
     seen = set()
     for k, t in enumerate(spec.observations):
         where = f"observations[{k}]"
@@ -223,8 +223,8 @@ def _check_kinematics(spec) -> None:
     k = spec.kinematics
     if k is None:
         if spec.needs_kinematics():
-            raise SpecError(f"action.type {spec.action.type} or an ee_pos term needs the arm's kinematics, and "
-                            f"this deploy.yaml has none (kinematics: file, site); re-export the bundle")
+            raise SpecError(f"action.type {spec.action.type} or an ee_pos / ee_rot6 term needs the arm's kinematics, "
+                            f"and this deploy.yaml has none (kinematics: file, site); re-export the bundle")
         return
     f = _string("kinematics.file", k.file)
     if "/" in f or "\\" in f or f.startswith(".") or not f.endswith(".xml"):

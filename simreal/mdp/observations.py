@@ -29,6 +29,11 @@ def ee_pos(env) -> torch.Tensor:
     return env.ee_pos
 
 
+def ee_rot6(env) -> torch.Tensor:
+    """(N, 6) tool orientation: the first two columns of its rotation matrix (x axis, then y)."""
+    return env.ee_rotmat[..., :2].transpose(1, 2).reshape(env.num_envs, 6)
+
+
 def buffer(env, name: str) -> torch.Tensor:
     """A task buffer such as a target, (num_envs, dim)."""
     return env.buffers[name]

@@ -101,11 +101,6 @@ def peg_dropped(env, max_distance: float = 0.08) -> torch.Tensor:
     return (env.body_pos("peg") - env.ee_pos).norm(dim=-1) > max_distance
 
 
-def ee_rot6(env) -> torch.Tensor:
-    """(N, 6) tool orientation: the first two columns of its rotation matrix."""
-    return env.ee_rotmat[..., :2].transpose(1, 2).reshape(env.num_envs, 6)
-
-
 def contact_force_totals(env) -> torch.Tensor:
     """(N, 6): per finger, the summed force field [normal, shear x, shear y] (N)."""
     f = tactile_forces(env, SENSOR, SITES, SHAPES)
@@ -231,7 +226,7 @@ def franka_peg_tactile_cfg(task: str = "insert", tactile: str | None = None) -> 
         "joint_pos": ObsTerm(obs.joint_pos_rel, noise_std=0.005),
         "joint_vel": ObsTerm(obs.joint_vel, noise_std=0.02, scale=0.1),
         "ee_pos": ObsTerm(obs.ee_pos, noise_std=0.001),
-        "ee_rot": ObsTerm(ee_rot6, noise_std=0.005),
+        "ee_rot": ObsTerm(obs.ee_rot6, noise_std=0.005),
         "socket_pos": ObsTerm(socket_pos_noisy, noise_std=0.0005),
         "last_action": ObsTerm(obs.last_action),
     }, noisy=True)
@@ -239,7 +234,7 @@ def franka_peg_tactile_cfg(task: str = "insert", tactile: str | None = None) -> 
         "joint_pos": ObsTerm(obs.joint_pos_rel),
         "joint_vel": ObsTerm(obs.joint_vel, scale=0.1),
         "ee_pos": ObsTerm(obs.ee_pos),
-        "ee_rot": ObsTerm(ee_rot6),
+        "ee_rot": ObsTerm(obs.ee_rot6),
         "peg_pos": ObsTerm(obs.body_pos, params={"body": "peg"}),
         "peg_quat": ObsTerm(obs.body_quat, params={"body": "peg"}),
         "socket_pos": ObsTerm(obs.buffer, params={"name": "socket"}),
