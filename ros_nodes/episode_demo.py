@@ -23,14 +23,12 @@ from simreal.ros_nodes.launch import free_domain_id, ros_env, spawn, stop
 SETTLE_S = 0.3  # after a reset: fresh joint states and poses reach the policy before its episode starts
 
 
-def _task_of(bundle) -> str:
-    from simreal.deploy.spec import DeploySpec
-    from simreal.errors import InputError
+def _task_of(bundle) -> str | None:
+    """The bundle's task, after checking the bundle here (a clear error before any process starts)."""
+    from simreal.export.bundle import load_bundle
 
-    task = (DeploySpec.load(Path(bundle) / "deploy.yaml").provenance or {}).get("task")
-    if not task:
-        raise InputError(f"bundle {bundle} names no task in its provenance; pass --task")
-    return str(task)
+    task = (load_bundle(bundle).spec.provenance or {}).get("task")
+    return str(task) if task else None
 
 
 def _log_tail(path: Path) -> str:
@@ -43,7 +41,11 @@ def run_episodes(bundle, episodes: int = 10, task: str | None = None, seed: int 
                  domain_id: int | None = None, on_episode=None) -> dict:
     """Returns {"success_rate", "episodes": [per-episode results], "policy": loop statistics, ...}.
     ``on_episode(probe, i)`` runs while episode ``i`` is under way (tests use it to act mid-episode)."""
+    from simreal.errors import InputError
+
     task = task or _task_of(bundle)
+    if not task:
+        raise InputError(f"bundle {bundle} names no task in its provenance; pass --task")
     domain = domain_id if domain_id is not None else free_domain_id()
     env = ros_env(domain)
     log_dir = Path(log_dir or tempfile.mkdtemp(prefix="simreal_episodes_"))
@@ -76,7 +78,11 @@ def run_episodes(bundle, episodes: int = 10, task: str | None = None, seed: int 
                     raise RuntimeError(f"{srv} failed ({'no answer' if r is None else r.message}); logs in {log_dir}")
             episode = int(r.message.split()[1])  # the cell's answer: "episode N of TASK"
             probe.spin(SETTLE_S)
-            r = probe.call(Trigger, "/simreal_policy/new_episode", Trigger.Request())
+            for _ in range(30):  # a policy holding for a stale input (or ramping back) refuses for a moment
+                r = probe.call(Trigger, "/simreal_policy/new_episode", Trigger.Request())
+                if r is None or r.success:
+                    break
+                probe.spin(0.1)
             if r is None or not r.success:
                 raise RuntimeError(f"the policy could not start episode {i + 1}: "
                                    f"{'no answer' if r is None else r.message}; log: {_log_tail(policy_log)}")

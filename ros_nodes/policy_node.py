@@ -370,10 +370,13 @@ class PolicyNode(LifecycleNode):
             self.loop.work_done(time.monotonic() - t0)
             # Logged under the lock: no status message reports the new state before the log has it.
             if c.state != before and c.state == STALE_HOLD:
-                self.get_logger().error(f"joint states stale (age {c.observation_age(t0) * 1e3:.0f} ms > "
-                                        f"{c.watchdog.timeout_s * 1e3:.0f} ms): holding, no commands until fresh data")
+                what = [f"joint states stale (age {c.observation_age(t0) * 1e3:.0f} ms > "
+                        f"{c.watchdog.timeout_s * 1e3:.0f} ms)"] if not c.stale_inputs else []
+                what += [f"input {n} stale on {self.topics.get(n, '?')} (age {c.watchdog.age(n, t0) * 1e3:.0f} ms > "
+                         f"{c.input_max_age[n] * 1e3:.0f} ms)" for n in c.stale_inputs]
+                self.get_logger().error(f"{'; '.join(what)}: holding, no commands until fresh data")
             elif before == STALE_HOLD and c.state != STALE_HOLD:
-                self.get_logger().warn("joint states fresh again: ramping back to the held command")
+                self.get_logger().warn("fresh data again: ramping back to the held command")
 
     def _publish(self, cmd, c: DeployController) -> None:
         if self.p["output"] == "position":

@@ -162,9 +162,17 @@ def test_data_parallel_ranks_hold_identical_parameters(tmp_path):
             print("IDENTICAL")
         distributed.shutdown()
     """))
-    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                           str(script)], capture_output=True, text=True, timeout=600,
-                          env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
+    def launch():
+        return subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                               str(script)], capture_output=True, text=True, timeout=600,
+                              env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
+
+    proc = launch()
+    if proc.returncode != 0 and "IDENTICAL" in proc.stdout and "terminate called without an active exception" in (
+            proc.stderr):
+        # gloo's C++ teardown aborted a rank once in CI (2026-12-03) after training and the check had
+        # passed; not reproduced in 12 local runs. One relaunch: a real failure fails twice.
+        proc = launch()
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "IDENTICAL" in proc.stdout
     assert (tmp_path / "run" / "checkpoints" / "latest.pt").is_file()

@@ -64,8 +64,9 @@ def test_the_shipped_lift_bundle_grasps_and_lifts_over_ros(tmp_path):
     result = _run(tmp_path, episodes=2, hook=rec)
     assert result["episodes"] == 2 and result["success_rate"] >= 0.5, result
     pol = result["policy"]
-    # perceived poses may be at most 2.5 periods (50 ms) old: on a loaded 2-core machine a late one is possible
-    assert pol["stale_events"] <= 2 and pol["commands"] > 400, pol
+    # perceived poses may be at most 2.5 periods (50 ms) old: on a loaded 2-core machine a late one is
+    # possible now and then (one in 50 commands at most); a pose input that does not flow fails the success test
+    assert pol["commands"] > 400 and pol["stale_events"] <= pol["commands"] // 50, pol
     assert pol["action_p99_ms"] is not None  # the IK ran on the robot side, timed
     widths = np.array([m.data[0] for t, m in rec.msgs[GRIPPER] if t < rec.starts[1]])  # the first episode
     assert len(widths) > 200 and widths.min() >= 0.0 and widths.max() <= 0.08
@@ -99,6 +100,7 @@ def test_a_silent_object_pose_holds_the_arm_within_three_periods_and_resumes(tmp
     status = _input_status(rec.msgs["/diagnostics"], "cube")
     assert any(msg == "stale: holding the arm" for _, msg, _ in status), status
     assert result["policy"]["stale_events"] >= 1
+    assert "input cube stale on /objects/cube/pose" in (tmp_path / "logs" / "policy.log").read_text()
 
 
 @pytest.mark.parametrize("fault, reason", [("nonfinite", "is not 3 finite numbers"), ("away", "outside pose_box"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from simreal.argtypes import positive_int
 from simreal.errors import InputError
 
 
@@ -59,12 +60,13 @@ def add_verbs(verbs, bench) -> None:
     p.set_defaults(func=_replay)
 
     p = verbs.add_parser("deploy-demo", help="the policy node and a simulated robot as processes over DDS: "
-                         "--episodes N of the bundle's task in a task cell, or --targets N for a reach bundle")
-    p.add_argument("bundle")
-    p.add_argument("--episodes", type=int, help="episodes in the task cell (the task from the bundle)")
-    p.add_argument("--task", help="with --episodes: the task cell's task (default: the bundle's)")
-    p.add_argument("--latency", type=float, default=0.0, help="with --episodes: added command latency, s")
-    p.add_argument("--targets", type=int, default=5, help="without --episodes: reach targets")
+                         "episodes of the bundle's task in its task cell (default 10), or --targets N for reach")
+    p.add_argument("bundle", help="a bundle directory, or a shipped one by task name (e.g. franka-lift-ik)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--episodes", type=positive_int, help="episodes in the task cell (default 10)")
+    mode.add_argument("--targets", type=positive_int, help="instead: a sequence of reach targets to a plain arm")
+    p.add_argument("--task", help="the task cell's task (default: the bundle's)")
+    p.add_argument("--latency", type=float, default=0.0, help="added command latency in the task cell, s")
     p.add_argument("--seconds-per-target", type=float, default=4.0)
     p.add_argument("--radius", type=float, default=0.03, help="success radius, m")
     p.add_argument("--seed", type=int, default=0)
@@ -152,12 +154,12 @@ def _deploy_demo(args) -> int:
     from simreal.data import bundle_path
 
     args.bundle = bundle_path(args.bundle)
-    if args.episodes is not None:
+    if args.targets is None:
         from simreal.ros_nodes.episode_demo import run_episodes
 
-        if args.episodes < 1:
-            raise InputError(f"--episodes must be at least 1, got {args.episodes}")
-        result = run_episodes(args.bundle, episodes=args.episodes, task=args.task, seed=args.seed,
+        if not 0.0 <= args.latency <= 1.0:
+            raise InputError(f"--latency must be 0 to 1 s, got {args.latency}")
+        result = run_episodes(args.bundle, episodes=args.episodes or 10, task=args.task, seed=args.seed,
                               latency_s=args.latency)
         print(json.dumps({k: v for k, v in result.items() if k != "results"} | {"results": [
             {k: r[k] for k in ("episode", "success")} for r in result["results"]]}))
