@@ -193,6 +193,7 @@ def test_export_turns_a_training_run_into_a_bundle(tmp_path, capsys):
     assert main(["export", str(tmp_path / "run"), "--out", str(tmp_path / "bundle"), "--checkpoint", "latest"]) == 0
     b = load_bundle(tmp_path / "bundle")  # replays parity.npz through ONNX Runtime
     assert b.spec.provenance["algo"] == "ppo" and b.spec.joint_names[0] == "joint1"
+    assert b.spec.provenance["training_steps"] == b.spec.provenance["planned_steps"] == 16 * 24 * 2  # the weights'
     _, env, algo = load_run(tmp_path / "run", "latest", num_envs=8)
     x = env.get_observations()["policy"]
     with torch.no_grad():

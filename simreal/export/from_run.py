@@ -20,6 +20,7 @@ from simreal.export.bundle import Bundle, write_bundle
 
 def export_run(run_dir: str | Path, out: str | Path, which: str = "best", num_envs: int = 32, steps: int = 60,
                stride: int = 6) -> Bundle:
+    from simreal.rl.checkpoint import existing_checkpoint, load_checkpoint
     from simreal.rl.evaluate import Policy, load_run
 
     cfg, env, algo = load_run(run_dir, which, num_envs=num_envs, seed=cfg_seed(run_dir))
@@ -39,8 +40,9 @@ def export_run(run_dir: str | Path, out: str | Path, which: str = "best", num_en
         if act.recurrent and bool(dones[0]):
             break  # the sequence ends with env 0's episode
     example = torch.cat(samples)
+    trained = int(load_checkpoint(existing_checkpoint(run_dir, which)).get("env_steps", 0))
     provenance = {"algo": cfg.algo, "seed": cfg.seed, "run_dir": str(run_dir), "checkpoint": which,
-                  "training_steps": int(cfg.steps)}
+                  "training_steps": trained, "planned_steps": int(cfg.steps)}  # the weights' steps, the run's aim
     groups = actor.groups if len(actor.groups) > 1 else actor.groups[0]  # several: concatenated in order
     spec = deploy_spec_from_cfg(env.cfg, task_id=cfg.task, group=groups, provenance=provenance)
     return write_bundle(out, actor, spec, example, provenance=provenance)
