@@ -75,6 +75,30 @@ def test_a_silent_perceived_pose_holds_the_arm_within_three_periods_and_resumes(
     assert c.state != STALE_HOLD  # fresh again: ramps back, then the policy
 
 
+def test_a_hand_closed_on_an_object_does_not_loosen_when_the_policy_resumes_after_a_gap():
+    c, t, q = running_controller()
+    q = q.copy()
+    q[-2:] = 0.02  # the fingers stopped on a 4 cm cube; the command went on closing
+    for _ in range(6):
+        t += PERIOD
+        c.update_joint_state(NAMES, q, np.zeros(9), t)
+        c.set_input("cube", [0.5, 0.0, 0.02], t, stamp=1.0 + t)
+        c.tick(t)
+    closed = c.gripper_command
+    assert closed == 0.0
+    widths = []
+    for k in range(40):  # joint states go silent for 0.2 s, then the policy resumes through its ramp
+        t += PERIOD
+        if not 2 <= k < 12:
+            c.update_joint_state(NAMES, q, np.zeros(9), t)
+        c.set_input("cube", [0.5, 0.0, 0.02], t, stamp=1.0 + t)
+        c.tick(t)
+        if c.gripper_command is not None:
+            widths.append(c.gripper_command)
+    assert c.status(t)["stale_events"] == 1 and c.state == RUNNING
+    assert max(widths) == 0.0  # not reset to the measured 4 cm (the command would open by one rate step)
+
+
 def test_a_frozen_nan_or_far_pose_is_refused_and_does_not_refresh_the_input():
     c, t, q = running_controller()
     stamp = c.input_stamps["cube"]

@@ -170,6 +170,7 @@ class DeployController:
         self._ramp_s = self.cfg.soft_start_s
         self._ramp_t0 = 0.0
         self._stale_from = INACTIVE  # the state a stale gap interrupted
+        self._keep_gripper = False  # a resume: the gripper width goes on from its last command
         self._index_cache: dict[tuple, np.ndarray] = {}
         self.inference_s: deque[float] = deque(maxlen=20000)
         self.action_s: deque[float] = deque(maxlen=20000)  # action processing (the IK of tool-point actions)
@@ -290,6 +291,7 @@ class DeployController:
         if self.watchdog.stale(["joint_states"], now):
             return "joint states are stale"
         self.safety.reset(self.joint_pos.copy())
+        self._keep_gripper = False
         self._start_policy()
         return None
 
@@ -304,6 +306,7 @@ class DeployController:
         self._ramp_goal = self.default
         self._ramp_s = self.cfg.soft_start_s
         self._ramp_t0 = now
+        self._keep_gripper = False
         self.safety.reset(self._ramp_start)
         self._set(SOFT_START)
 
@@ -311,7 +314,9 @@ class DeployController:
         """Fresh data after a gap. The ramp starts at the last command (the arm's controller
         held it) and the step bound still counts from it: a measured pose that moved, or a
         glitch, cannot make the next command jump. A running policy ramps to the measured pose
-        and restarts from it; an interrupted soft start goes on to the default pose."""
+        and restarts from it, its gripper width going on from its last command (the fingers
+        held it: a hand closed on an object does not loosen); an interrupted soft start goes on
+        to the default pose."""
         last = self.safety.last
         if last is None:  # nothing commanded yet
             self._begin_soft_start(now)
@@ -321,12 +326,14 @@ class DeployController:
         self._ramp_goal = self.default.copy() if to_default else np.clip(self.joint_pos, self.lower, self.upper)
         self._ramp_s = self.cfg.soft_start_s if to_default else self.cfg.resume_s
         self._ramp_t0 = now
+        self._keep_gripper = not to_default
         self._set(SOFT_START)
 
     def _start_policy(self) -> None:
         self.actions.reset(self.joint_pos)
-        if self.gripper is not None:
+        if self.gripper is not None and not self._keep_gripper:
             self.gripper.reset(float(np.sum(self.finger_pos)))
+        self._keep_gripper = False
         self.obs_builder.reset()
         self.last_action = np.zeros(self.spec.num_actions, dtype=np.float32)
         if self.reset_policy is not None:
