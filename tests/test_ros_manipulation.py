@@ -184,4 +184,5 @@ def test_an_estop_mid_grasp_stops_every_arm_and_gripper_command(tmp_path):
     assert rec.before > 30  # the gripper was being commanded
     for topic in (ARM, GRIPPER):
         after = _times(rec.msgs[topic]) - rec.t_estop
-        assert after.max() <= PERIOD + 0.01, (topic, after[after > 0])  # one in flight at most
+        # one in flight at most, delivered within 30 ms on a loaded machine; a live stream would send 75 more
+        assert after.max() <= PERIOD + 0.03 and np.sum(after > 0) <= 2, (topic, after[after > 0])
