@@ -118,7 +118,8 @@ def sample_targets(n: int, seed: int = 0) -> np.ndarray:
 
 
 def run_demo(bundle, targets: int = 5, seconds_per_target: float = 4.0, radius: float = 0.03, seed: int = 0,
-             policy_params: list[str] | None = None, sim_params: list[str] | None = None,
+             physics: str | Path | None = None, policy_params: list[str] | None = None,
+             sim_params: list[str] | None = None,
              log_dir: str | Path | None = None, startup_timeout: float = 60.0, verbose: bool = True,
              domain_id: int | None = None) -> dict:
     """Returns {"success_rate", "distances_m", "targets", ...}."""
@@ -127,7 +128,8 @@ def run_demo(bundle, targets: int = 5, seconds_per_target: float = 4.0, radius: 
     log_dir = Path(log_dir or tempfile.mkdtemp(prefix="simreal_demo_"))
     log_dir.mkdir(parents=True, exist_ok=True)
     stats = log_dir / "policy_stats.json"
-    sim = spawn(["sim-robot", "--ros-args", *(sim_params or [])], env, log_dir / "sim_robot.log")
+    hidden = ["--physics", str(Path(physics).resolve())] if physics else []
+    sim = spawn(["sim-robot", *hidden, "--ros-args", *(sim_params or [])], env, log_dir / "sim_robot.log")
     probe = Probe(domain)
     policy = None
     distances = []
@@ -158,6 +160,7 @@ def run_demo(bundle, targets: int = 5, seconds_per_target: float = 4.0, radius: 
     status = json.loads(stats.read_text()) if stats.is_file() else {}
     success = float(np.mean([d < radius for d in distances])) if distances else None
     result = {"success_rate": success, "targets": targets, "radius_m": radius,
+              "physics": str(physics) if physics else None,
               "distances_m": [round(d, 4) for d in distances], "seconds_per_target": seconds_per_target,
               "policy": {k: status.get(k) for k in ("period_err_p99_ms", "missed_deadlines", "inference_p99_ms",
                                                      "safety_interventions", "stale_events", "commands")},

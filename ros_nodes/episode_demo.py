@@ -36,10 +36,12 @@ def _log_tail(path: Path) -> str:
 
 
 def run_episodes(bundle, episodes: int = 10, task: str | None = None, seed: int = 0, latency_s: float = 0.0,
-                 policy_params: list[str] | None = None, sim_params: list[str] | None = None,
+                 physics: str | Path | None = None, policy_params: list[str] | None = None,
+                 sim_params: list[str] | None = None,
                  log_dir: str | Path | None = None, startup_timeout: float = 90.0, verbose: bool = True,
                  domain_id: int | None = None, on_episode=None) -> dict:
     """Returns {"success_rate", "episodes": [per-episode results], "policy": loop statistics, ...}.
+    ``physics``: a file of the task cell's arm physics (``simreal sim-robot --physics``).
     ``on_episode(probe, i)`` runs while episode ``i`` is under way (tests use it to act mid-episode)."""
     from simreal.errors import InputError
 
@@ -52,8 +54,9 @@ def run_episodes(bundle, episodes: int = 10, task: str | None = None, seed: int 
     log_dir.mkdir(parents=True, exist_ok=True)
     stats = log_dir / "policy_stats.json"
     sim_log, policy_log = log_dir / "task_cell.log", log_dir / "policy.log"
-    sim = spawn(["sim-robot", "--task", task, "--seed", str(seed), "--ros-args", "-p", f"latency_s:={latency_s}",
-                 *(sim_params or [])], env, sim_log)
+    hidden = ["--physics", str(Path(physics).resolve())] if physics else []
+    sim = spawn(["sim-robot", "--task", task, "--seed", str(seed), *hidden, "--ros-args",
+                 "-p", f"latency_s:={latency_s}", *(sim_params or [])], env, sim_log)
     probe = Probe(domain, watch_commands=False)
     outcomes: list[dict] = []
     probe.subscribe_json("/task_cell/episode", outcomes.append)
@@ -104,7 +107,8 @@ def run_episodes(bundle, episodes: int = 10, task: str | None = None, seed: int 
     status = json.loads(stats.read_text()) if stats.is_file() else {}
     success = float(np.mean([r["success"] for r in results])) if results else None
     result = {"task": task, "success_rate": success, "episodes": len(results), "latency_s": latency_s, "seed": seed,
-              "wall_s": round(time.monotonic() - t_start, 1), "results": results,
+              "physics": str(physics) if physics else None, "wall_s": round(time.monotonic() - t_start, 1),
+              "results": results,
               "policy": {k: status.get(k) for k in ("period_err_p99_ms", "missed_deadlines", "inference_p99_ms",
                                                      "safety_interventions", "stale_events", "commands",
                                                      "action_p50_ms", "action_p99_ms")},

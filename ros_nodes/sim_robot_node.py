@@ -2,14 +2,16 @@
 whole task cell (arm, hand, objects, perception, episodes: see ``cell_io``).
 
     simreal sim-robot --robot franka_panda [--rate 500] [--ros-args --params-file configs/ros/sim_robot.yaml]
-    simreal sim-robot --task franka-lift-ik [--seed 0]
+    simreal sim-robot --task franka-lift-ik [--seed 0] [--physics ARM.yaml]
 
 Publishes ``/joint_states`` (arm and gripper joints, sensor_msgs/JointState) at ``rate``;
 follows ``std_msgs/Float64MultiArray`` on ``/forward_position_controller/commands``
 (arm joints in the robot's canonical order, as a forward position controller configured
 with those joints) and ``trajectory_msgs/JointTrajectory`` on
 ``/joint_trajectory_controller/joint_trajectory`` (matched by joint name, last point) with
-the arm's own position servos. Simulated time follows wall time.
+the arm's own position servos. Simulated time follows wall time. ``physics_file`` (or
+``--physics``): an arm whose joints, servos and command latency differ from the robot model
+(:mod:`simreal.robots.physics`); the task cell then draws no arm physics per episode.
 Shows the tool pose on ``/sim_robot/ee_pose`` and moves a target marker to ``/target_pose``.
 Faults for tests: ``latency_s``, ``noise_std``, ``drop_prob``, ``shuffle_joints``,
 ``omit_joint``, ``nan_after_s``, and the service ``~/inject_nan`` (SetBool).
@@ -45,7 +47,8 @@ PARAMS = {
     "ee_pose_topic": "/sim_robot/ee_pose",
     "target_topic": "/target_pose",
     "initial_joint_pos": [0.0],  # [0.0] (one value): the robot's default pose
-    "latency_s": 0.0,  # commands take effect this much later
+    "physics_file": "",  # YAML of this arm's physics (simreal.robots.physics); "": the model's
+    "latency_s": 0.0,  # commands take effect this much later (on top of the physics file's)
     "noise_std": 0.0,  # Gaussian noise on published joint positions, rad
     "drop_prob": 0.0,  # probability of not publishing a joint state
     "shuffle_joints": False,  # publish joints in a random (fixed) order
@@ -65,12 +68,14 @@ class SimRobotNode(Node):
         self.p = {name: self.get_parameter(name).value for name in PARAMS}
         init = list(self.p["initial_joint_pos"])
         self.cell = None
+        physics = physics_of(self.p)
+        self.latency_s = self.p["latency_s"] + (physics.command_latency_s if physics else 0.0)
         if self.p["task"]:
             from simreal.deploy.task_cell import TaskCell
 
-            self.arm = self.cell = TaskCell(self.p["task"], seed=self.p["seed"], group=self.p["group"])
+            self.arm = self.cell = TaskCell(self.p["task"], seed=self.p["seed"], group=self.p["group"], physics=physics)
         else:
-            self.arm = SingleArm(self.p["robot"], initial_joint_pos=init if len(init) > 1 else None)
+            self.arm = SingleArm(self.p["robot"], initial_joint_pos=init if len(init) > 1 else None, physics=physics)
         self.rng = np.random.default_rng(self.p["seed"])
         names = list(self.arm.joint_names) + list(self.arm.robot.gripper_joint_names)
         order = list(range(len(names)))
@@ -96,6 +101,8 @@ class SimRobotNode(Node):
         self._ee_every = max(1, int(round(self.p["rate"] / 50)))  # tool pose at ~50 Hz
         self._ticks = 0
         what = f"task {self.p['task']}" if self.cell else self.p["robot"]
+        if physics is not None:
+            what += f" with the physics of {self.p['physics_file']} ({physics.to_dict()})"
         self.get_logger().info(f"{what}: {len(self.wire_names)} joints on {self.p['joint_states_topic']} "
                                f"at {self.p['rate']:.0f} Hz; commands on {self.p['command_topic']}"
                                + (f"; poses on {self.io.topic_list()}" if self.io else ""))
@@ -106,10 +113,10 @@ class SimRobotNode(Node):
                                    throttle_duration_sec=1.0)
             return
         self.commands_received += 1
-        self.pending.append((time.monotonic() + self.p["latency_s"], "arm", q))
+        self.pending.append((time.monotonic() + self.latency_s, "arm", q))
 
     def _queue_gripper(self, width: float) -> None:
-        self.pending.append((time.monotonic() + self.p["latency_s"], "gripper", width))
+        self.pending.append((time.monotonic() + self.latency_s, "gripper", width))
 
     def _on_command(self, msg: Float64MultiArray) -> None:
         self._queue(np.asarray(msg.data, dtype=np.float64))
@@ -176,16 +183,34 @@ class SimRobotNode(Node):
             self.ee_pub.publish(pose)
 
 
+def physics_of(p: dict):
+    """The ArmPhysics of ``physics_file`` for the node's robot (the task's, with a task), or None."""
+    if not p["physics_file"]:
+        return None
+    from simreal.robots import get_robot
+    from simreal.robots.physics import load_physics
+
+    if p["task"]:
+        from simreal.registry import task_cfg
+
+        robot = task_cfg(p["task"]).scene.robot
+    else:
+        robot = p["robot"]
+    return load_physics(p["physics_file"], get_robot(robot).num_joints)
+
+
 def main(overrides: dict | None = None, args: list[str] | None = None) -> int:
     sys.setswitchinterval(2e-4)
     rclpy.init(args=args)
-    node = SimRobotNode(overrides)
+    node = None
     try:
+        node = SimRobotNode(overrides)
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
-        node.destroy_node()
+        if node is not None:
+            node.destroy_node()
         rclpy.try_shutdown()
     return 0
 

@@ -44,6 +44,9 @@ def add_verbs(verbs, bench) -> None:
     p.add_argument("--task", help="simulate this task's whole scene: objects, perception noise, ~/reset, outcomes")
     p.add_argument("--seed", type=int, help="the task cell's randomization and perception noise (default 0)")
     p.add_argument("--rate", type=float, help="joint state rate and simulation pacing, Hz (default 500)")
+    p.add_argument("--physics", metavar="FILE.yaml",
+                   help="this arm's joint damping, friction loss, armature, servo gain scales and command latency "
+                        "(see docs/DEPLOY.md); default: the robot model's")
     _ros_args_option(p, "$(simreal configs ros/sim_robot.yaml)")
     p.set_defaults(func=_sim_robot)
 
@@ -67,6 +70,7 @@ def add_verbs(verbs, bench) -> None:
     mode.add_argument("--targets", type=positive_int, help="instead: a sequence of reach targets to a plain arm")
     p.add_argument("--task", help="the task cell's task (default: the bundle's)")
     p.add_argument("--latency", type=float, default=0.0, help="added command latency in the task cell, s")
+    p.add_argument("--physics", metavar="FILE.yaml", help="the simulated arm's own physics (as sim-robot --physics)")
     p.add_argument("--seconds-per-target", type=float, default=4.0)
     p.add_argument("--radius", type=float, default=0.03, help="success radius, m")
     p.add_argument("--seed", type=int, default=0)
@@ -127,10 +131,14 @@ def _deploy(args) -> int:
 
 
 def _sim_robot(args) -> int:
-    from simreal.ros_nodes.sim_robot_node import main
+    from pathlib import Path
 
-    values = {"robot": args.robot, "rate": args.rate, "task": args.task, "seed": args.seed}
+    from simreal.ros_nodes.sim_robot_node import PARAMS, main, physics_of
+
+    values = {"robot": args.robot, "rate": args.rate, "task": args.task, "seed": args.seed,
+              "physics_file": args.physics and str(Path(args.physics).resolve())}
     overrides = {k: v for k, v in values.items() if v is not None}
+    physics_of({**PARAMS, **overrides})  # a bad file: one clear line before any process starts
     return main(overrides, _ros_args(args.ros_args))
 
 
@@ -154,20 +162,24 @@ def _deploy_demo(args) -> int:
     from simreal.data import bundle_path
 
     args.bundle = bundle_path(args.bundle)
+    if args.physics:  # a bad file: one clear line before any process starts
+        from simreal.ros_nodes.sim_robot_node import PARAMS, physics_of
+
+        physics_of({**PARAMS, "physics_file": args.physics})  # the cell checks it again for the task's robot
     if args.targets is None:
         from simreal.ros_nodes.episode_demo import run_episodes
 
         if not 0.0 <= args.latency <= 1.0:
             raise InputError(f"--latency must be 0 to 1 s, got {args.latency}")
         result = run_episodes(args.bundle, episodes=args.episodes or 10, task=args.task, seed=args.seed,
-                              latency_s=args.latency)
+                              latency_s=args.latency, physics=args.physics)
         print(json.dumps({k: v for k, v in result.items() if k != "results"} | {"results": [
             {k: r[k] for k in ("episode", "success")} for r in result["results"]]}))
         return 0 if result["success_rate"] is not None else 1
     from simreal.ros_nodes.demo import run_demo
 
     result = run_demo(args.bundle, targets=args.targets, seconds_per_target=args.seconds_per_target,
-                      radius=args.radius, seed=args.seed)
+                      radius=args.radius, seed=args.seed, physics=args.physics)
     print(json.dumps(result))
     return 0 if result["success_rate"] is not None else 1
 

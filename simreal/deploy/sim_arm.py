@@ -14,9 +14,10 @@ from simreal.sim.scene import EE_SITE, MarkerCfg, SceneCfg, build_scene
 
 
 class SingleArm:
-    """``robot``: a registered robot name (``franka_panda``) or ``menagerie:<dir>/<file>.xml``."""
+    """``robot``: a registered robot name (``franka_panda``) or ``menagerie:<dir>/<file>.xml``;
+    ``physics``: an :class:`~simreal.robots.physics.ArmPhysics` that differs from the model's."""
 
-    def __init__(self, robot: str = "franka_panda", timestep: float = 0.002, initial_joint_pos=None):
+    def __init__(self, robot: str = "franka_panda", timestep: float = 0.002, initial_joint_pos=None, physics=None):
         self.robot = get_robot(robot)
         self.model = build_scene(SceneCfg(robot=robot, markers=[MarkerCfg("target_marker")], timestep=timestep))
         self.data = mujoco.MjData(self.model)
@@ -27,6 +28,10 @@ class SingleArm:
         self.gripper_qpos_ids = np.array([m.joint(j).qposadr[0] for j in self.robot.gripper_joint_names], dtype=int)
         self.ee_site = m.site(EE_SITE).id
         self.timestep = m.opt.timestep
+        if physics is not None:  # an ArmPhysics: this arm's joints and servos differ from the model's
+            from simreal.robots.physics import apply_to_model
+
+            apply_to_model(m, physics, self.dof_ids, self.ctrl_ids)
         self.reset(initial_joint_pos)
 
     @property

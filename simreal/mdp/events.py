@@ -113,3 +113,8 @@ def randomize_actuator_gains(env, env_ids, scale: tuple[float, float]) -> None:
     factor = _factors(env, env_ids, len(ids), scale)
     _scale_param(env, env_ids, "actuator_gainprm", ids, factor, columns=[0])
     _scale_param(env, env_ids, "actuator_biasprm", ids, factor, columns=[1, 2])
+
+
+#: The events that randomize the arm's own physics. A cell with an arm's measured (or
+#: hidden) physics fixes these values instead (``simreal sim-robot --task T --physics F``).
+ARM_PHYSICS_EVENTS = (randomize_joint_damping, randomize_joint_armature, randomize_actuator_gains)

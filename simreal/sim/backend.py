@@ -22,6 +22,7 @@ PARAM_FIELDS = (
     "geom_solref",  # (ngeom, 2) contact compliance: (timeconst, dampratio) or direct (-stiffness, -damping)
     "body_mass",  # (nbody,)
     "dof_damping",  # (nv,)
+    "dof_frictionloss",  # (nv,) dry friction, N m (N for slides)
     "dof_armature",  # (nv,)
     "actuator_gainprm",  # (nu, 10)
     "actuator_biasprm",  # (nu, 10)

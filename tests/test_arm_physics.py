@@ -1,0 +1,150 @@
+"""An arm whose physics differ from the robot model (``simreal sim-robot --physics``): the
+file's checks, the simulated arm and task cell that take it, and over real DDS, commands
+that take effect the file's latency later."""
+
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from simreal.deploy.sim_arm import SingleArm
+from simreal.deploy.task_cell import TaskCell
+from simreal.errors import InputError
+from simreal.robots.physics import ArmPhysics, load_physics, model_values, physics_from_dict
+
+SEVEN = [0.1] * 7
+
+
+@pytest.mark.parametrize("raw, message", [
+    ({"joint_stiffness": SEVEN}, "unknown key(s) ['joint_stiffness']"),
+    ({"joint_damping": [1.0] * 6}, "joint_damping must be a list of 7 numbers"),
+    ({"joint_damping": 1.0}, "joint_damping must be a list of 7 numbers"),
+    ({"joint_armature": [0.1] * 6 + [float("nan")]}, "joint_armature[6] must be finite and non-negative"),
+    ({"joint_frictionloss": [0.1] * 6 + [-0.2]}, "joint_frictionloss[6] must be finite and non-negative"),
+    ({"joint_damping": [0.1] * 6 + ["x"]}, "joint_damping[6] must be a number"),
+    ({"actuator_kp_scale": float("inf")}, "actuator_kp_scale must be finite"),
+    ({"actuator_kv_scale": -1.0}, "actuator_kv_scale must be finite and non-negative"),
+    ({"actuator_kp_scale": 0.0}, "actuator_kp_scale must be above 0"),
+    ({"command_latency_s": True}, "command_latency_s must be a number"),
+    ({"command_latency_s": 5.0}, "command_latency_s 5.0 s is above 1.0 s"),
+    ([1, 2], "must be a mapping"),
+])
+def test_a_bad_physics_value_is_refused_naming_its_key(raw, message):
+    with pytest.raises(InputError) as err:
+        physics_from_dict(raw, 7, where="arm.yaml")
+    assert message in str(err.value) and "arm.yaml" in str(err.value)
+
+
+def test_bad_physics_files_are_refused_and_a_fit_round_trips(tmp_path):
+    empty, broken = tmp_path / "empty.yaml", tmp_path / "broken.yaml"
+    empty.write_text("")
+    broken.write_text("joint_damping: [1, 2\n")
+    with pytest.raises(InputError, match="is empty"):
+        load_physics(empty, 7)
+    with pytest.raises(InputError, match="not valid YAML"):
+        load_physics(broken, 7)
+    with pytest.raises(InputError, match="cannot read physics file"):
+        load_physics(tmp_path / "missing.yaml", 7)
+    fit = ArmPhysics(joint_armature=(0.2,) * 7, actuator_kp_scale=0.8, command_latency_s=0.012)
+    assert load_physics(fit.save(tmp_path / "fit.yaml"), 7) == fit
+    assert load_physics(ArmPhysics().save(tmp_path / "nominal.yaml"), 7) == ArmPhysics()
+
+
+def _step_response(physics, joint=3, step=0.1, seconds=0.15) -> float:
+    """How far joint ``joint`` got towards a ``step`` rad command after ``seconds``."""
+    arm = SingleArm(physics=physics)
+    q0 = arm.joint_pos
+    cmd = q0.copy()
+    cmd[joint] += step
+    arm.set_command(cmd)
+    arm.step(int(seconds / arm.timestep))
+    return float((arm.joint_pos[joint] - q0[joint]) / step)
+
+
+def test_the_simulated_arm_moves_with_the_files_physics_not_the_models():
+    arm = SingleArm(physics=physics_from_dict({"joint_damping": [2.0] * 7, "actuator_kp_scale": 0.5,
+                                               "actuator_kv_scale": 2.0}, 7))
+    nominal = SingleArm()
+    got, model = model_values(arm.model, arm.dof_ids, arm.ctrl_ids), model_values(nominal.model, nominal.dof_ids,
+                                                                                    nominal.ctrl_ids)
+    assert got["joint_damping"] == [2.0] * 7 and got["joint_armature"] == model["joint_armature"]
+    assert np.allclose(got["actuator_kp"], 0.5 * np.array(model["actuator_kp"]))
+    assert np.allclose(got["actuator_kv"], 2.0 * np.array(model["actuator_kv"]))
+    base = _step_response(None)
+    assert 0.5 < base <= 1.05
+    assert _step_response(physics_from_dict({"actuator_kp_scale": 0.3}, 7)) < base - 0.1  # a softer servo lags
+    early = _step_response(None, seconds=0.02)  # the first 20 ms are set by inertia (then the servo's damping)
+    assert _step_response(physics_from_dict({"joint_armature": [1.0] * 7}, 7), seconds=0.02) < 0.75 * early
+    stuck = _step_response(physics_from_dict({"joint_frictionloss": [200.0] * 7}, 7), step=0.02)
+    assert stuck < 0.5  # dry friction above what the servo's 0.02 rad error pushes with: it barely moves
+
+
+def test_a_task_cell_keeps_its_arms_physics_through_resets_and_still_draws_its_objects():
+    physics = physics_from_dict({"joint_damping": [3.0] * 7, "joint_frictionloss": [0.4] * 7,
+                                 "actuator_kp_scale": 0.8}, 7)
+    cell = TaskCell("franka-lift-ik", physics=physics)
+    b = cell.env.backend
+    kp0 = cell.env.model.actuator_gainprm[cell.ctrl_ids, 0]
+    masses = set()
+    for _ in range(3):
+        cell.reset()
+        assert b.param("dof_damping")[0, cell.dof_ids].tolist() == [3.0] * 7
+        assert b.param("dof_frictionloss")[0, cell.dof_ids].tolist() == [0.4] * 7
+        assert np.allclose(b.param("actuator_gainprm")[0, cell.ctrl_ids, 0].numpy(), 0.8 * kp0)
+        assert np.allclose(b.param("actuator_biasprm")[0, cell.ctrl_ids, 1].numpy(), -0.8 * kp0)
+        masses.add(round(float(b.param("body_mass")[0, cell.env.model.body("cube").id]), 6))
+    assert len(masses) == 3  # the cube's mass is still drawn per episode
+    drawn = TaskCell("franka-lift-ik")  # without a file, the task's own per-episode draw of the arm
+    assert drawn.env.backend.param("dof_damping")[0, drawn.dof_ids].tolist() != [1.0] * 7
+
+
+def test_sim_robot_refuses_a_bad_physics_file_in_one_line(tmp_path):
+    bad = tmp_path / "arm.yaml"
+    bad.write_text("joint_damping: [1, 1, 1]\n")
+    proc = subprocess.run([sys.executable, "-m", "simreal.cli", "sim-robot", "--physics", str(bad)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert "joint_damping must be a list of 7 numbers" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.timeout(120)
+def test_commands_take_effect_the_files_latency_later_over_ros(tmp_path):
+    pytest.importorskip("rclpy")
+    from sensor_msgs.msg import JointState
+    from std_msgs.msg import Float64MultiArray
+
+    from simreal.ros_nodes.demo import Probe
+    from simreal.ros_nodes.launch import ros_env, spawn, stop
+
+    def first_motion(physics_file: str) -> float:
+        domain = 1 + (os.getpid() * 13 + len(physics_file)) % 100
+        log = tmp_path / f"sim{len(physics_file)}.log"
+        extra = ["--physics", physics_file] if physics_file else []
+        sim = spawn(["sim-robot", *extra], ros_env(domain), log)
+        probe = Probe(domain)
+        try:
+            states = probe.record(JointState, "/joint_states")
+            assert probe.wait_for(lambda: len(states) > 10 or sim.poll() is not None, 60), log.read_text()
+            pub = probe.node.create_publisher(Float64MultiArray, "/forward_position_controller/commands", 10)
+            probe.spin(1.0)  # the arm settles on its servos
+            q0 = np.array(states[-1][1].position[:7])
+            cmd = q0.copy()
+            cmd[3] += 0.1
+            sent = time.monotonic()
+            pub.publish(Float64MultiArray(data=cmd.tolist()))
+            probe.spin(0.8)
+            moved = [t for t, m in states if t > sent and m.position[3] - q0[3] > 0.003]
+            assert moved, log.read_text()
+            return moved[0] - sent
+        finally:
+            probe.close()
+            stop(sim)
+
+    slow = tmp_path / "slow.yaml"
+    slow.write_text("command_latency_s: 0.25\n")
+    nominal, delayed = first_motion(""), first_motion(str(slow))
+    assert nominal < 0.1, nominal
+    assert 0.25 <= delayed < 0.25 + 0.15 and delayed - nominal > 0.18, (nominal, delayed)
