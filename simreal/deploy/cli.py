@@ -57,6 +57,18 @@ def add_verbs(verbs, bench) -> None:
     _ros_args_option(p, "FILE.yaml")
     p.set_defaults(func=_record)
 
+    p = verbs.add_parser("excite", help="drive a bounded multisine through the arm's command topic and record "
+                         "commands and joint states (for system identification)")
+    p.add_argument("--out", required=True, help="FILE.mcap")
+    p.add_argument("--duration", type=float, default=30.0, help="seconds of multisine, fades included (default 30)")
+    p.add_argument("--amplitude", type=float, default=0.2, help="rad from the default pose at most (default 0.2)")
+    p.add_argument("--speed", type=float, default=0.3, help="fraction of each velocity limit at most (default 0.3)")
+    p.add_argument("--max-freq", type=float, default=3.0, help="highest frequency, Hz (default 3)")
+    p.add_argument("--rate", type=float, default=100.0, help="command rate, Hz (default 100)")
+    p.add_argument("--robot", default="franka_panda")
+    _ros_args_option(p, "FILE.yaml")
+    p.set_defaults(func=_excite)
+
     p = verbs.add_parser("replay", help="feed a recording's commands into the simulator and compare joint states")
     p.add_argument("recording", help="FILE.mcap from simreal record")
     p.add_argument("--robot", default="franka_panda")
@@ -140,6 +152,21 @@ def _sim_robot(args) -> int:
     overrides = {k: v for k, v in values.items() if v is not None}
     physics_of({**PARAMS, **overrides})  # a bad file: one clear line before any process starts
     return main(overrides, _ros_args(args.ros_args))
+
+
+def _excite(args) -> int:
+    import math
+
+    from simreal.deploy.excitation import ExcitationCfg
+
+    if not (math.isfinite(args.rate) and 10.0 <= args.rate <= 1000.0):
+        raise InputError(f"--rate must be 10 to 1000 Hz, got {args.rate}")
+    cfg = ExcitationCfg(duration_s=args.duration, amplitude_rad=args.amplitude, speed_fraction=args.speed,
+                        max_freq_hz=args.max_freq)
+    cfg.check()  # a bad option: one line before anything moves
+    from simreal.ros_nodes.excite_node import run
+
+    return run(args.out, cfg, rate_hz=args.rate, overrides={"robot": args.robot}, args=_ros_args(args.ros_args))
 
 
 def _record(args) -> int:
