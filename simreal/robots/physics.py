@@ -126,3 +126,19 @@ def apply_to_model(model: mujoco.MjModel, physics: ArmPhysics, dof_ids, ctrl_ids
     model.actuator_biasprm[ctrl_ids, 2] *= physics.actuator_kv_scale
     if physics.joint_armature is not None:
         mujoco.mj_setConst(model, mujoco.MjData(model))
+
+
+def draw_physics(rng: np.random.Generator, nominal: dict) -> ArmPhysics:
+    """An arm whose physics the model never saw: joint damping and armature x0.3-3 of the
+    model's (log-uniform), friction loss 0-1 N m, servo stiffness and damping +-30 %,
+    command latency 0-30 ms (``nominal``: :func:`model_values`)."""
+    n = len(nominal["joint_damping"])
+
+    def log_scale():
+        return np.exp(rng.uniform(np.log(0.3), np.log(3.0), n))
+
+    return ArmPhysics(joint_damping=tuple(float(x) for x in np.asarray(nominal["joint_damping"]) * log_scale()),
+                      joint_frictionloss=tuple(float(x) for x in rng.uniform(0.0, 1.0, n)),
+                      joint_armature=tuple(float(x) for x in np.asarray(nominal["joint_armature"]) * log_scale()),
+                      actuator_kp_scale=float(rng.uniform(0.7, 1.3)), actuator_kv_scale=float(rng.uniform(0.7, 1.3)),
+                      command_latency_s=float(rng.uniform(0.0, 0.03)))
