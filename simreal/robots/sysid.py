@@ -92,7 +92,7 @@ class ArmFit:
         t_end = min(rec.t_cmd[-1] + 0.5, rec.t_q[-1])
         times = t0 + dt * np.arange(int((t_end - t0) / dt) + 1)
         q_start = np.array([np.interp(t0, rec.t_q, rec.q[:, j]) for j in range(robot.num_joints)])
-        ctrl = np.tile(m.actuator_ctrlrange[:, 0] * 0.0, (len(times), 1))
+        ctrl = np.zeros((len(times), m.nu))
         if robot.gripper_actuator:
             ctrl[:, m.actuator(robot.gripper_actuator).id] = robot.gripper_ctrl_open
         # zero-order hold, as the controller holds: a command reaches the first step that starts
@@ -117,17 +117,20 @@ class ArmFit:
         self.moved = np.ptp(rec.cmd, axis=0) >= MIN_MOTION_RAD
         self.params = self._parameters()
 
-    def drop_outliers(self, params, factor: float = 6.0, pad_s: float = 0.05) -> float:
+    def drop_outliers(self, params, factor: float = 6.0, pad_s: float = 0.05, floor_rad: float = 1e-5) -> float:
         """Leave out of the residual the moments the fit cannot follow (a stalled loop, a
-        dropped burst of messages): samples whose error is above ``factor`` times the median,
-        and ``pad_s`` around them. Returns the fraction of the window left out."""
+        dropped burst of messages): samples whose error is above ``factor`` times the median
+        (and above ``floor_rad``, below any sensor's resolution), with ``pad_s`` around them.
+        Returns the fraction of the window left out."""
         sim = self.residual(params.as_vector(), params)[1][0].data
         err = np.linalg.norm(sim - self.window.data, axis=1)
-        bad_t = self.window.times[err > factor * np.median(err)]
         t = self.window.times
-        keep = np.ones(len(t), dtype=bool)
-        for b in bad_t:
-            keep &= np.abs(t - b) > pad_s
+        bad_t = t[err > max(factor * np.median(err), floor_rad)]
+        if bad_t.size == 0:
+            return 0.0
+        i = np.clip(np.searchsorted(bad_t, t), 1, bad_t.size) - 1  # the nearest bad sample on either side
+        nearest = np.minimum(np.abs(t - bad_t[i]), np.abs(t - bad_t[np.minimum(i + 1, bad_t.size - 1)]))
+        keep = nearest > pad_s
         self.window = self.sysid.TimeSeries(t[keep], self.window.data[keep], self.window.signal_mapping)
         return float(1.0 - keep.mean())
 
