@@ -148,3 +148,35 @@ def test_commands_take_effect_the_files_latency_later_over_ros(tmp_path):
     nominal, delayed = first_motion(""), first_motion(str(slow))
     assert nominal < 0.1, nominal
     assert 0.25 <= delayed < 0.25 + 0.15 and delayed - nominal > 0.18, (nominal, delayed)
+
+
+def test_training_on_a_fit_makes_it_the_nominal_and_the_tasks_randomization_centres_on_it(tmp_path):
+    from simreal.registry import make_env
+
+    fit = {"joint_armature": [0.3] * 7, "actuator_kp_scale": 0.5}
+    env = make_env("franka-lift", num_envs=32, nthread=1, physics=fit)
+    kp_model = TaskCell("franka-lift").env.model.actuator_gainprm[0, 0]
+    assert env.backend.nominal_param("dof_armature")[env.arm_dof_ids].tolist() == [0.3] * 7
+    drawn = env.backend.param("dof_armature")[:, env.arm_dof_ids]  # the task draws armature x0.8-1.2 per episode
+    assert drawn.min() >= 0.24 - 1e-9 and drawn.max() <= 0.36 + 1e-9 and drawn.std() > 0.01
+    kp = env.backend.param("actuator_gainprm")[:, env.arm_ctrl_ids[0], 0]  # gains x0.8-1.2 around half the model's
+    assert kp.min() >= 0.4 * kp_model - 1e-6 and kp.max() <= 0.6 * kp_model + 1e-6
+
+    import yaml
+
+    path = tmp_path / "fit.yaml"
+    path.write_text(yaml.safe_dump({**fit, "command_latency_s": 0.015}))
+    run = tmp_path / "run"
+    tiny = ["--num-envs", "16", "--steps", "512", "--set", "actor.hidden=[16]", "--set", "critic.hidden=[16]",
+            "--set", "env.episode_length_s=0.4"]
+    proc = subprocess.run([sys.executable, "-m", "simreal.cli", "train", "franka-reach", "--run-dir", str(run),
+                           "--physics", str(path), *tiny], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "command latency 15.0 ms = 0.75 control steps" in proc.stdout
+    saved = yaml.safe_load((run / "config.yaml").read_text())["env"]["physics"]  # resume and eval rebuild it
+    assert saved["joint_armature"] == [0.3] * 7 and saved["actuator_kp_scale"] == 0.5
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("actuator_kv_scale: -2\n")
+    proc = subprocess.run([sys.executable, "-m", "simreal.cli", "train", "franka-reach", "--physics", str(bad)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "actuator_kv_scale must be finite and non-negative" in proc.stderr

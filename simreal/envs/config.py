@@ -106,6 +106,9 @@ class EnvCfg:
     # observation groups to compute (None: all); training asks only for the groups its models
     # read, so a privileged teacher does not pay for tactile images it never sees
     obs_groups: list[str] | None = None
+    # the arm's physics (a ``--physics`` file's keys, simreal.robots.physics; e.g. a sysid fit):
+    # they become the model's nominal values, so the task's randomization centres on them
+    physics: dict | None = None
 
     LIMITS: ClassVar[dict] = {"episode_length_s": (1e-6, None), "decimation": (1, None), "num_envs": (1, None),
                               "nthread": (0, None), "max_joint_speed": (1e-6, None)}

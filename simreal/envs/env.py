@@ -35,6 +35,8 @@ class ManipulationEnv:
         self.task_id = task_id
         self.robot = get_robot(cfg.scene.robot)
         self.model = build_scene(cfg.scene)
+        if cfg.physics is not None:
+            self._set_physics(cfg.physics)
         self.backend = make_backend(self.model, cfg.num_envs, cfg.backend, cfg.device, cfg.nthread)
         self.num_envs = cfg.num_envs
         self.device = self.backend.device
@@ -84,6 +86,15 @@ class ManipulationEnv:
         return self.sensors[key]
 
     # ----------------------------------------------------------------- state views
+    def _set_physics(self, raw: dict) -> None:
+        """The arm's joints and servos take ``raw`` (checked as a --physics file) as nominal."""
+        from simreal.robots.physics import apply_to_model, physics_from_dict
+
+        physics = physics_from_dict(raw, self.robot.num_joints, where="env.physics")
+        m = self.model
+        dofs = [m.joint(j).dofadr[0] for j in self.robot.joint_names]
+        apply_to_model(m, physics, dofs, [m.actuator(a).id for a in self.robot.actuator_names])
+
     def _index_model(self) -> None:
         m, dev = self.model, self.device
 

@@ -26,6 +26,9 @@ def add_verbs(verbs, bench) -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override, e.g. ppo.lr=3e-4 (repeatable)")
     p.add_argument("--teacher", help="aacd/distill: run directory of the privileged teacher")
+    p.add_argument("--physics", metavar="FIT.yaml",
+                   help="the arm's physics (e.g. from simreal sysid) as the model's nominal: randomization centres "
+                        "on it")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its latest checkpoint")
     p.set_defaults(func=_train)
 
@@ -75,6 +78,25 @@ def add_verbs(verbs, bench) -> None:
     p.set_defaults(func=_bench_offpolicy)
 
 
+def _train_on_physics(cfg, path: str) -> None:
+    """``cfg.env.physics`` <- the file's keys (checked); say what the fitted latency means here."""
+    from simreal.registry import task_cfg
+    from simreal.robots import get_robot
+    from simreal.robots.physics import load_physics
+
+    if cfg.task.startswith("gym:"):
+        raise InputError("--physics applies to simreal's arm tasks, not gym:<id> tasks")
+    task = task_cfg(cfg.task)
+    physics = load_physics(path, get_robot(task.scene.robot).num_joints)
+    cfg.env["physics"] = physics.to_dict()
+    step_ms = 1e3 * task.scene.timestep * task.decimation
+    latency_ms = 1e3 * physics.command_latency_s
+    if latency_ms > 0:
+        print(f"--physics {path}: command latency {latency_ms:.1f} ms = {latency_ms / step_ms:.2f} control steps of "
+              f"{step_ms:.0f} ms; the env models latency as actions.max_latency_steps (now "
+              f"{task.actions.max_latency_steps}); set it with --set if the policy should train on it")
+
+
 def _train(args) -> int:
     from simreal.rl import distributed
     from simreal.rl.config import TrainCfg, apply_overrides, default_cfg, from_dict, load_yaml, merge
@@ -98,6 +120,8 @@ def _train(args) -> int:
         base = load_yaml(args.config) if args.config else {}
         cfg = default_cfg(args.task, args.algo, merge(base, overrides))
         cfg = apply_overrides(cfg, args.set)
+        if args.physics:
+            _train_on_physics(cfg, args.physics)
         stamp = time.strftime("%Y%m%d-%H%M%S")
         run_dir = Path(args.run_dir or f"runs/{cfg.task.replace(':', '_')}_{cfg.algo}_{stamp}")
         _check_new_run_dir(run_dir)
