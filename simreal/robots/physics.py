@@ -51,7 +51,7 @@ class ArmPhysics:
 
     def save(self, path: str | Path) -> Path:
         path = Path(path)
-        path.write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
+        path.write_text(yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=None))
         return path
 
 
