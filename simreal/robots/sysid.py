@@ -167,11 +167,15 @@ class ArmFit:
         # time after step i) holds the positions at the start of step i, one timestep earlier
         d = float(params["command_latency_s"].value[0]) - model.opt.timestep
         shifted = self.sysid.TimeSeries(pred.times + d, pred.data, pred.signal_mapping)
-        sim = shifted.resample(self.window.times)
-        data = (sim.data - self.window.data).ravel()
+        # cubic: the residual is smooth in the latency (linear interpolation would put a kink at
+        # every multiple of the timestep, where the optimizer stalls and damping takes the lag)
+        sim = shifted.resample(self.window.times, method="cubic")
+        # in mrad: the optimizer's gradient tolerance is absolute, and an error of micro-radians
+        # (what a clean recording leaves) in radians would stop it before it converged
+        data = 1e3 * (sim.data - self.window.data).ravel()
         # the damping prior weighs a deviation of DAMPING_PRIOR like a 0.1 urad RMS error over the
         # data: it only settles the direction the data cannot see (all joints' damping against kv)
-        weight = 1e-7 * np.sqrt(data.size) / DAMPING_PRIOR
+        weight = 1e-4 * np.sqrt(data.size) / DAMPING_PRIOR
         prior = weight * (params["joint_damping"].value - np.asarray(self.nominal["joint_damping"]))
         return np.concatenate([data, prior]), sim, self.window
 
@@ -208,12 +212,29 @@ def fit(rec: Recording, robot, max_iters: int = 40, verbose: bool = False) -> di
     params = problem.params
     scale = np.concatenate([[0.2, 0.2, 0.01], np.maximum(params["joint_armature"].value, 0.02),
                             np.full(robot.num_joints, 0.3), np.full(robot.num_joints, 1.0)])
-    opt, _ = sysid.optimize(initial_params=params, residual_fn=problem.residual, optimizer="mujoco",
-                            verbose=False, max_iters=max_iters, x_scale=scale, eps=1e-6)
+    per_joint = ("joint_armature", "joint_frictionloss", "joint_damping")
+
+    def solve(start, x_scale):
+        return sysid.optimize(initial_params=start, residual_fn=problem.residual, optimizer="mujoco",
+                              verbose=False, max_iters=max_iters, x_scale=x_scale, eps=1e-6)[0]
+
+    # the latency on a coarse grid, then the servo gains with it, then everything: a latency
+    # far from the start (tens of ms) would otherwise trade against armature and friction
+    for name in per_joint:
+        params[name].frozen = True
+    grid = np.arange(0.0, WINDOW_S, 0.004)
+    costs = []
+    for d in grid:
+        params["command_latency_s"].value[:] = d
+        costs.append(float(np.sum(np.concatenate(problem.residual(params.as_vector(), params)[0]) ** 2)))
+    params["command_latency_s"].value[:] = grid[int(np.argmin(costs))]
+    opt = solve(params, scale[:3])
+    for name in per_joint:
+        opt[name].frozen = False
+    opt = solve(opt, scale)
     left_out = problem.drop_outliers(opt)
     if left_out > 0:  # fit again without them, from where the first fit ended
-        opt, _ = sysid.optimize(initial_params=opt, residual_fn=problem.residual, optimizer="mujoco",
-                                verbose=False, max_iters=max_iters, x_scale=scale, eps=1e-6)
+        opt = solve(opt, scale)
     physics = problem.physics(opt)
     # uncertainty from a forward-difference Jacobian at the optimum (residuals correlated in
     # time make this optimistic: treat it as a lower bound)
