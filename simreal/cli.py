@@ -14,7 +14,7 @@ from simreal.errors import SimrealError
 # adding its verbs to ``verbs`` and its benchmarks to ``bench`` (both argparse
 # subparser collections); handlers import their heavy dependencies lazily.
 VERB_MODULES: tuple[str, ...] = ("simreal.rl.cli", "simreal.sensors.tactile.cli", "simreal.deploy.cli",
-                                 "simreal.twin.cli", "simreal.robots.cli")
+                                 "simreal.twin.cli", "simreal.sysid.cli")
 
 
 def _list_tasks(args) -> int:

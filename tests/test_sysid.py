@@ -13,8 +13,8 @@ from simreal.deploy.excitation import Excitation, ExcitationCfg
 from simreal.errors import InputError
 from simreal.robots import get_robot
 from simreal.robots.physics import ArmPhysics, load_physics
-from simreal.robots.sysid import load_recording, simulate_recording
-from simreal.robots.sysid_bench import compare
+from simreal.sysid.bench import compare
+from simreal.sysid.fit import load_recording, simulate_recording
 
 ROBOT = get_robot("franka_panda")
 HIDDEN = ArmPhysics(joint_armature=(0.16, 0.05, 0.22, 0.1, 0.06, 0.08, 0.03),

@@ -41,7 +41,7 @@ def bench_sysid(arms: int = 10, duration_s: float = 30.0, seed: int = 0, robot_n
     from simreal.deploy.sim_arm import SingleArm
     from simreal.robots import get_robot
     from simreal.robots.physics import model_values
-    from simreal.robots.sysid import fit, simulate_recording
+    from simreal.sysid.fit import fit, simulate_recording
 
     robot = get_robot(robot_name)
     probe = SingleArm(robot_name)

@@ -34,7 +34,7 @@ def _sysid(args) -> int:
 
     from simreal.deploy.inputs import parse_mapping
     from simreal.robots import get_robot
-    from simreal.robots.sysid import fit, load_recording, plot_fit, summary
+    from simreal.sysid.fit import fit, load_recording, plot_fit, summary
 
     robot = get_robot(args.robot)
     joint_map = parse_mapping([e for e in args.joint_map.split(",") if e.strip()], "--joint-map")
@@ -50,7 +50,7 @@ def _sysid(args) -> int:
 
 
 def _bench_sysid(args) -> int:
-    from simreal.robots.sysid_bench import bench_sysid
+    from simreal.sysid.bench import bench_sysid
 
     result = bench_sysid(arms=args.arms, duration_s=args.duration, seed=args.seed, robot_name=args.robot)
     print(json.dumps(result))
