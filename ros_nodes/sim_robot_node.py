@@ -19,6 +19,7 @@ Faults for tests: ``latency_s``, ``noise_std``, ``drop_prob``, ``shuffle_joints`
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from collections import deque
@@ -160,9 +161,13 @@ class SimRobotNode(Node):
         n = int(min(max(behind / dt, 0), 50))
         if behind > 50 * dt:
             self.t0 = now - self.arm.time - n * dt
-        for _ in range(n):
+        while n > 0:  # in runs of steps up to the next command due
             self._apply_due(self.t0 + self.arm.time)
-            self.arm.step(1)
+            k = n
+            if self.pending:
+                k = min(n, max(1, math.ceil((self.pending[0][0] - self.t0 - self.arm.time) / dt - 1e-9)))
+            self.arm.step(k)
+            n -= k
         if self.io:
             self.io.after_step()
         self._ticks += 1

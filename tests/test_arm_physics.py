@@ -13,6 +13,7 @@ import pytest
 from simreal.deploy.sim_arm import SingleArm
 from simreal.deploy.task_cell import TaskCell
 from simreal.errors import InputError
+from simreal.robots import get_robot
 from simreal.robots.physics import ArmPhysics, load_physics, model_values, physics_from_dict
 
 SEVEN = [0.1] * 7
@@ -87,7 +88,7 @@ def test_a_task_cell_keeps_its_arms_physics_through_resets_and_still_draws_its_o
                                  "actuator_kp_scale": 0.8}, 7)
     cell = TaskCell("franka-lift-ik", physics=physics)
     b = cell.env.backend
-    kp0 = cell.env.model.actuator_gainprm[cell.ctrl_ids, 0]
+    kp0 = np.array(get_robot("franka_panda").actuator_kp)  # the robot model's servo stiffness
     masses = set()
     for _ in range(3):
         cell.reset()

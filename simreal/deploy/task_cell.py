@@ -44,7 +44,8 @@ class TaskCell:
 
         cfg = task_cfg(task_id)
         cfg.num_envs, cfg.backend, cfg.device, cfg.nthread, cfg.seed = 1, "mujoco", "cpu", 1, int(seed)
-        if physics is not None:  # this arm's physics are fixed: no per-episode draw of them
+        if physics is not None:  # the arm's nominal physics, fixed: no per-episode draw of them
+            cfg.physics = physics.to_dict()
             cfg.events = {k: e for k, e in cfg.events.items() if e.func not in ARM_PHYSICS_EVENTS}
         self.task_id = task_id
         self.env = ManipulationEnv(cfg, task_id)
@@ -66,26 +67,12 @@ class TaskCell:
         self.closed_width = float(sum(r[0] for r in ranges))
         self.open_width = float(sum(r[1] for r in ranges))
         self._torch = torch
-        if physics is not None:
-            self._set_physics(physics)
         self.episodes = -1
         self.reset()  # episode 0: before the first ~/reset
 
     @property
     def joint_names(self) -> tuple[str, ...]:
         return self.robot.joint_names
-
-    def _set_physics(self, physics) -> None:
-        """The arm's joints and servos get ``physics`` (an :class:`ArmPhysics`) for good."""
-        import copy
-
-        from simreal.robots.physics import apply_to_model
-
-        hidden = copy.copy(self.env.model)
-        apply_to_model(hidden, physics, self.dof_ids, self.ctrl_ids)
-        env0 = self._torch.zeros(1, dtype=self._torch.long)
-        for field in ("dof_damping", "dof_frictionloss", "dof_armature", "actuator_gainprm", "actuator_biasprm"):
-            self.env.backend.set_param(field, env0, self._torch.from_numpy(getattr(hidden, field).copy())[None])
 
     # ------------------------------------------------------------- episodes
     def reset(self) -> None:

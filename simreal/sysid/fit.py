@@ -21,7 +21,7 @@ import mujoco
 import numpy as np
 
 from simreal.errors import InputError
-from simreal.robots.physics import ArmPhysics, apply_to_model, model_values
+from simreal.robots.physics import PER_JOINT, SCALARS, ArmPhysics, apply_to_model, model_values
 
 NOT_IDENTIFIED = {
     "joint_damping": "only each joint's total damping (servo kv x actuator_kv_scale + joint damping) shows in "
@@ -148,14 +148,8 @@ class ArmFit:
         return params
 
     def physics(self, params) -> ArmPhysics:
-        v = {name: params[name].value for name in ("actuator_kp_scale", "actuator_kv_scale", "command_latency_s",
-                                                     "joint_armature", "joint_frictionloss", "joint_damping")}
-        return ArmPhysics(joint_armature=tuple(float(x) for x in v["joint_armature"]),
-                          joint_damping=tuple(float(x) for x in v["joint_damping"]),
-                          joint_frictionloss=tuple(float(x) for x in v["joint_frictionloss"]),
-                          actuator_kp_scale=float(v["actuator_kp_scale"][0]),
-                          actuator_kv_scale=float(v["actuator_kv_scale"][0]),
-                          command_latency_s=float(v["command_latency_s"][0]))
+        return ArmPhysics(**{k: tuple(float(x) for x in params[k].value) for k in PER_JOINT},
+                          **{k: float(params[k].value[0]) for k in SCALARS})
 
     def build_model(self, params, _spec=None) -> mujoco.MjModel:
         m = copy.copy(self.model)
@@ -163,9 +157,15 @@ class ArmFit:
         return m
 
     def _shifted(self, params, pred, measured, model, return_pred_all, state=None):
+        self.last_rollout = pred
+        return self.compare(pred, float(params["command_latency_s"].value[0]), params["joint_damping"].value)
+
+    def compare(self, pred, latency_s: float, damping):
+        """(residual, simulated positions at the window's times) of one rollout ``pred``
+        shifted by ``latency_s``, with the damping prior."""
         # MuJoCo computes sensors before integrating: the rollout's sample i (stamped with the
         # time after step i) holds the positions at the start of step i, one timestep earlier
-        d = float(params["command_latency_s"].value[0]) - model.opt.timestep
+        d = latency_s - self.model.opt.timestep
         shifted = self.sysid.TimeSeries(pred.times + d, pred.data, pred.signal_mapping)
         # cubic: the residual is smooth in the latency (linear interpolation would put a kink at
         # every multiple of the timestep, where the optimizer stalls and damping takes the lag)
@@ -176,7 +176,7 @@ class ArmFit:
         # the damping prior weighs a deviation of DAMPING_PRIOR like a 0.1 urad RMS error over the
         # data: it only settles the direction the data cannot see (all joints' damping against kv)
         weight = 1e-4 * np.sqrt(data.size) / DAMPING_PRIOR
-        prior = weight * (params["joint_damping"].value - np.asarray(self.nominal["joint_damping"]))
+        prior = weight * (np.asarray(damping) - np.asarray(self.nominal["joint_damping"]))
         return np.concatenate([data, prior]), sim, self.window
 
     def residual(self, x, params):
@@ -192,17 +192,15 @@ class ArmFit:
     def simulate(self, physics: ArmPhysics) -> np.ndarray:
         """Joint positions at the window's times for ``physics`` (before/after the fit)."""
         params = self.params.copy()
-        for name in ("actuator_kp_scale", "actuator_kv_scale", "command_latency_s"):
+        for name in SCALARS:
             params[name].value[:] = getattr(physics, name)
-        for name, nominal in (("joint_armature", self.nominal["joint_armature"]),
-                              ("joint_frictionloss", self.nominal["joint_frictionloss"]),
-                              ("joint_damping", self.nominal["joint_damping"])):
-            params[name].value[:] = getattr(physics, name) or nominal
+        for name in PER_JOINT:
+            params[name].value[:] = getattr(physics, name) or self.nominal[name]
         _, preds, _ = self.residual(params.as_vector(), params)
         return preds[0].data
 
 
-def fit(rec: Recording, robot, max_iters: int = 40, verbose: bool = False) -> dict:
+def fit(rec: Recording, robot, max_iters: int = 40) -> dict:
     """Identify ``robot``'s physics from ``rec``; returns the fitted :class:`ArmPhysics`, a
     95 % half-width per value, the RMS tracking error before and after, and the signals."""
     from mujoco import sysid
@@ -210,47 +208,49 @@ def fit(rec: Recording, robot, max_iters: int = 40, verbose: bool = False) -> di
     rec.check()
     problem = ArmFit(robot, rec)
     params = problem.params
-    scale = np.concatenate([[0.2, 0.2, 0.01], np.maximum(params["joint_armature"].value, 0.02),
-                            np.full(robot.num_joints, 0.3), np.full(robot.num_joints, 1.0)])
-    per_joint = ("joint_armature", "joint_frictionloss", "joint_damping")
+    typical = {"actuator_kp_scale": 0.2, "actuator_kv_scale": 0.2, "command_latency_s": 0.01,
+               "joint_armature": np.maximum(params["joint_armature"].value, 0.02), "joint_frictionloss": 0.3,
+               "joint_damping": 1.0}  # the optimizer's per-value scale
 
-    def solve(start, x_scale):
+    def solve(start):
+        scale = np.concatenate([np.broadcast_to(typical[k], p.shape) for k, p in start.parameters.items()
+                                if not p.frozen])
         return sysid.optimize(initial_params=start, residual_fn=problem.residual, optimizer="mujoco",
-                              verbose=False, max_iters=max_iters, x_scale=x_scale, eps=1e-6)[0]
+                              verbose=False, max_iters=max_iters, x_scale=scale, eps=1e-6)[0]
 
-    # the latency on a coarse grid, then the servo gains with it, then everything: a latency
-    # far from the start (tens of ms) would otherwise trade against armature and friction
-    for name in per_joint:
-        params[name].frozen = True
+    # the latency on a coarse grid (one rollout: latency only shifts it), then the servo gains
+    # with it, then everything: a latency far from the start (tens of ms) would otherwise trade
+    # against armature and friction
+    problem.residual(params.as_vector(), params)
     grid = np.arange(0.0, WINDOW_S, 0.004)
-    costs = []
-    for d in grid:
-        params["command_latency_s"].value[:] = d
-        costs.append(float(np.sum(np.concatenate(problem.residual(params.as_vector(), params)[0]) ** 2)))
+    costs = [float(np.sum(problem.compare(problem.last_rollout, d, params["joint_damping"].value)[0] ** 2))
+             for d in grid]
     params["command_latency_s"].value[:] = grid[int(np.argmin(costs))]
-    opt = solve(params, scale[:3])
-    for name in per_joint:
+    for name in PER_JOINT:
+        params[name].frozen = True
+    opt = solve(params)
+    for name in PER_JOINT:
         opt[name].frozen = False
-    opt = solve(opt, scale)
+    opt = solve(opt)
     left_out = problem.drop_outliers(opt)
     if left_out > 0:  # fit again without them, from where the first fit ended
-        opt = solve(opt, scale)
+        opt = solve(opt)
     physics = problem.physics(opt)
     # uncertainty from a forward-difference Jacobian at the optimum (residuals correlated in
     # time make this optimistic: treat it as a lower bound)
     x = opt.as_vector()
     r0 = np.concatenate(problem.residual(x, opt)[0])
-    steps = 1e-3 * scale
+    steps = 1e-3 * np.concatenate([np.broadcast_to(typical[k], p.shape) for k, p in opt.parameters.items()])
     cols = np.stack([x + np.eye(len(x))[i] * steps[i] for i in range(len(x))], axis=1)
     rj = problem.residual(cols, opt)[0][0]
     jac = (rj - r0[:, None]) / steps[None, :]
     _, half = sysid.calculate_intervals([r0], jac)
-    names = _vector_names(robot.num_joints)
+    names = [k if p.size == 1 else f"{k}[{i}]" for k, p in opt.parameters.items() for i in range(p.size)]
     uncertainty = dict(zip(names, (float(h) for h in half)))
     nominal_sim = problem.simulate(ArmPhysics())
     fitted_sim = problem.simulate(physics)
     meas = problem.window.data
-    return {"physics": physics, "uncertainty": uncertainty, "problem": problem,
+    return {"physics": physics, "uncertainty": uncertainty,
             "rms_before_rad": float(np.sqrt(np.mean((nominal_sim - meas) ** 2))),
             "rms_after_rad": float(np.sqrt(np.mean((fitted_sim - meas) ** 2))),
             "signals": {"t": problem.window.times, "measured": meas, "before": nominal_sim, "after": fitted_sim},
@@ -258,19 +258,13 @@ def fit(rec: Recording, robot, max_iters: int = 40, verbose: bool = False) -> di
             "left_out": left_out}
 
 
-def _vector_names(n: int) -> list[str]:
-    return (["actuator_kp_scale", "actuator_kv_scale", "command_latency_s"]
-            + [f"joint_armature[{i}]" for i in range(n)] + [f"joint_frictionloss[{i}]" for i in range(n)]
-            + [f"joint_damping[{i}]" for i in range(n)])
-
-
 def summary(result: dict) -> dict:
     """The JSON line: each fitted value with its uncertainty, what was not identified, the errors."""
     p, u = result["physics"], result["uncertainty"]
     out = {}
-    for key in ("actuator_kp_scale", "actuator_kv_scale", "command_latency_s"):
+    for key in SCALARS:
         out[key] = {"value": round(getattr(p, key), 6), "pm95": _finite(u[key])}
-    for key in ("joint_armature", "joint_frictionloss", "joint_damping"):
+    for key in PER_JOINT:
         values = getattr(p, key)
         out[key] = {"value": [round(v, 5) for v in values],
                     "pm95": [_finite(u[f"{key}[{i}]"]) for i in range(len(values))]}
