@@ -62,8 +62,9 @@ class ExciteNode(Node):
         pos = dict(zip(msg.name, msg.position))
         missing = [w for w in self.wire_names if w not in pos]
         q = np.array([pos.get(w, np.nan) for w in self.wire_names], dtype=np.float64)
-        if missing or not np.all(np.isfinite(q)):
-            self.reason = (f"joint states lack {missing}" if missing else "joint states are not finite")
+        problem = f"joint states lack {missing}" if missing else self.excitation.refuse(q)
+        if problem:
+            self.reason = problem
             return  # not fresh: the watchdog stops the excitation
         self.q, self.t_state = q, time.monotonic()
 

@@ -111,3 +111,16 @@ def test_excite_records_commands_and_joint_states_and_stops_on_stale_states(tmp_
     code, stdout, stderr = excite(base + 1, cut, 30.0, kill_after=12.0)
     assert code == 1 and "joint states stale" in stderr and "recording kept" in stderr, stdout + stderr
     assert len(read_recording(cut)[COMMANDS]) > 200  # what was recorded before the stop is readable
+
+
+def test_a_glitched_or_nan_pose_is_refused_and_no_command_leaves_the_joint_limits():
+    ex = Excitation(ROBOT, ExcitationCfg(duration_s=6.0), control_period_s=PERIOD)
+    lim = np.array(ROBOT.joint_pos_limits)
+    default = np.array(ROBOT.default_joint_pos)
+    assert ex.refuse(default) is None
+    assert "beyond its limits" in ex.refuse(np.where(np.arange(7) == 2, 1e9, default))
+    assert "not finite" in ex.refuse(np.where(np.arange(7) == 0, np.nan, default))
+    start = lim[:, 1] + 0.05  # a reading just past every upper limit (within the slack a sensor may show)
+    q = np.array([ex.command(k * PERIOD, start) for k in range(int(ex.total_s / PERIOD))])
+    assert np.all(np.isfinite(q)) and np.all(q >= lim[:, 0]) and np.all(q <= lim[:, 1])
+    assert np.all(np.abs(np.diff(q, axis=0)) <= 0.3 * np.array(ROBOT.joint_vel_limits) * PERIOD + 1e-12)

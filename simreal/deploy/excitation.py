@@ -63,6 +63,8 @@ class Excitation:
         n = robot.num_joints
         self.default = np.asarray(robot.default_joint_pos, dtype=np.float64)
         lim = np.asarray(robot.joint_pos_limits, dtype=np.float64)
+        self.names = robot.joint_names
+        self.hard_lower, self.hard_upper = lim[:, 0], lim[:, 1]
         self.lower, self.upper = lim[:, 0] + cfg.margin_rad, lim[:, 1] - cfg.margin_rad
         if np.any(self.default < self.lower) or np.any(self.default > self.upper):
             raise InputError(f"robot {robot.name!r}: its default pose is within {cfg.margin_rad} rad of a limit")
@@ -87,6 +89,19 @@ class Excitation:
         self.total_s = cfg.move_s + cfg.duration_s
         self._last: np.ndarray | None = None
 
+    def refuse(self, q, slack_rad: float = 0.1) -> str | None:
+        """Why a measured pose cannot be trusted (non-finite, or beyond a joint limit by more than
+        ``slack_rad``, as a glitching encoder reads), or None."""
+        q = np.asarray(q, dtype=np.float64)
+        if not np.all(np.isfinite(q)):
+            return "joint states are not finite"
+        out = (q < self.hard_lower - slack_rad) | (q > self.hard_upper + slack_rad)
+        if np.any(out):
+            j = int(np.argmax(out))
+            return f"joint {self.names[j]} reads {q[j]:.3f} rad, beyond its limits [{self.hard_lower[j]:.3f}, " \
+                   f"{self.hard_upper[j]:.3f}]"
+        return None
+
     def multisine(self, t: float) -> np.ndarray:
         """Offsets from the default pose at multisine time ``t`` (no fades), rad."""
         return np.array([np.sum(a * np.sin(2 * np.pi * f * t + p)) for f, a, p in
@@ -105,10 +120,13 @@ class Excitation:
         return self.default + fade * self.multisine(ts)
 
     def command(self, t: float, start) -> np.ndarray:
-        """The bounded target: within the limits (less the margin) and one step bound of the last."""
-        q = self._ideal(t, np.asarray(start, dtype=np.float64))
+        """The bounded target: within the limits (less the margin, or no further out than the
+        last command while it comes back in), never beyond the joint limits, and one step bound
+        of the last."""
+        start = np.clip(np.asarray(start, dtype=np.float64), self.hard_lower, self.hard_upper)
+        q = self._ideal(t, start)
         if self._last is None:
-            self._last = np.asarray(start, dtype=np.float64)
+            self._last = start
         q = np.clip(q, self._last - self.max_step, self._last + self.max_step)
         q = np.clip(q, np.minimum(self.lower, self._last), np.maximum(self.upper, self._last))
         self._last = q
