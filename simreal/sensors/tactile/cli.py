@@ -1,4 +1,4 @@
-"""``simreal tactile calibrate|press`` and ``simreal bench tactile``."""
+"""``simreal tactile calibrate|press|read`` and ``simreal bench tactile|tactile-read``."""
 
 from __future__ import annotations
 
@@ -88,6 +88,65 @@ def _press(args) -> int:
     return 0
 
 
+def load_frame(path: str, what: str = "image"):
+    """(H, W, 3) or (H, W) array from a PNG/JPEG/BMP/TIFF file or a .npy array."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from simreal.errors import MissingFileError
+
+    p = Path(path)
+    if not p.is_file():
+        raise MissingFileError(f"{what} {p} does not exist")
+    if p.suffix.lower() == ".npy":
+        try:
+            return np.load(p, allow_pickle=False)
+        except ValueError as err:
+            raise InputError(f"{what} {p} is not a plain .npy array ({err})") from None
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(p) as im:
+            return np.asarray(im.convert("RGB") if im.mode not in ("RGB", "L") else im)
+    except (UnidentifiedImageError, OSError) as err:
+        raise InputError(f"{what} {p} is not an image PIL can read ({err}); give a PNG, JPEG or .npy") from None
+
+
+def _read(args) -> int:
+    from simreal.sensors.tactile.reader import ContactReader
+
+    frame = load_frame(args.image)
+    reference = load_frame(args.reference, "reference") if args.reference else None
+    reader = ContactReader(args.sensor, calibration=args.calibration, reference=reference)
+    contact = reader.read(frame)
+    if args.png:
+        import numpy as np
+        from scipy import ndimage
+
+        from simreal.sensors.tactile.press import save_picture
+
+        rgb = np.asarray(frame)
+        rgb = np.repeat(rgb[..., None], 3, axis=2) if rgb.ndim == 2 else rgb
+        zoom = (rgb.shape[0] / contact.depth_mm.shape[0], rgb.shape[1] / contact.depth_mm.shape[1])
+        picture = {"rgb": rgb.clip(0, 255).astype(np.uint8), "forces": contact.field,
+                   "depth_mm": ndimage.zoom(contact.depth_mm, zoom, order=1)}
+        print(f"wrote {save_picture(picture, args.png)}", file=sys.stderr)
+    out = contact.as_dict()
+    print(json.dumps({"sensor": reader.sensor.name, "image": args.image, **out}))
+    return 0
+
+
+def _bench_read(args) -> int:
+    from simreal.sensors.tactile.read_bench import bench_read
+
+    sensors = ["gelsight_r15", "gelsight_mini"] if args.sensor == "all" else [args.sensor]
+    result = bench_read(sensors, seed=args.seed, peg=not args.no_peg,
+                        progress=lambda msg: print(msg, file=sys.stderr, flush=True))
+    print(json.dumps(result))
+    return 0
+
+
 def _bench(args) -> int:
     from simreal.sensors.tactile.bench import bench_tactile
 
@@ -127,6 +186,20 @@ def add_verbs(verbs, bench) -> None:
     p.add_argument("--out", default="press.npz")
     p.add_argument("--png", help="also write image, depth and force field side by side")
     p.set_defaults(func=_press)
+
+    p = sub.add_parser("read", help="a frame -> contact: centroid, radius, depth, normal force (JSON, last line)")
+    p.add_argument("image", help="the frame: PNG/JPEG (RGB or mono) or .npy (H, W, 3) 0..255")
+    p.add_argument("--sensor", default="gelsight_r15", help="gelsight_r15 | gelsight_mini | digit")
+    p.add_argument("--reference", help="the sensor's no-contact frame, same size (default: the calibration's own)")
+    p.add_argument("--calibration", help="calibration file (default: the sensor's cached default)")
+    p.add_argument("--png", help="also write the frame, the recovered depth and the force field side by side")
+    p.set_defaults(func=_read)
+
+    p = bench.add_parser("tactile-read", help="frame reader on held-out real presses: errors, robustness, ms/frame")
+    p.add_argument("--sensor", default="all", help="gelsight_r15 | gelsight_mini | all")
+    p.add_argument("--seed", type=nonneg_int, default=0)
+    p.add_argument("--no-peg", action="store_true", help="skip the peg task's own pads (sim against pipeline)")
+    p.set_defaults(func=_bench_read)
 
     p = bench.add_parser("tactile", help="tactile RGB frames/s and taxel updates/s, against taxim's renderer")
     p.add_argument("--sensor", default="gelsight_r15")

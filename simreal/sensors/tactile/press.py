@@ -64,10 +64,11 @@ class _LyingCylinder(CylinderSdf):
 
 
 def press(sensor: str | SensorCfg, indenter: str, size_mm, depth_mm: float, slide_mm: float = 0.0,
-          slide_speed_mm_s: float = 10.0, width: int | None = None, calibration=None, device="cpu") -> dict:
-    """One press. Returns numpy arrays: depth_mm (H, W), rgb (H, W, 3) uint8,
-    forces (rows, cols, 3) [normal, shear x, shear y] in N, taxel_xy_mm (rows, cols, 2),
-    and scalars mm_per_px, depth and slide."""
+          slide_speed_mm_s: float = 10.0, width: int | None = None, calibration=None, device="cpu",
+          at_mm: tuple[float, float] = (0.0, 0.0)) -> dict:
+    """One press, centred at ``at_mm`` (x, y on the gel) before any slide. Returns numpy
+    arrays: depth_mm (H, W), rgb (H, W, 3) uint8, forces (rows, cols, 3) [normal, shear x,
+    shear y] in N, taxel_xy_mm (rows, cols, 2), and scalars mm_per_px, depth and slide."""
     cfg = get_sensor(sensor) if isinstance(sensor, str) else sensor
     if not (math.isfinite(depth_mm) and depth_mm >= 0):
         raise InputError(f"press depth must be a finite number >= 0 mm, got {depth_mm}")
@@ -79,7 +80,8 @@ def press(sensor: str | SensorCfg, indenter: str, size_mm, depth_mm: float, slid
     W = int(width or cfg.width_px)
     H = int(round(W * cfg.height_px / cfg.width_px))
     mm_per_px = cfg.mm_per_px_at(W)
-    centre = torch.tensor([slide_mm * 1e-3, 0.0, -depth_mm * 1e-3 - sdf.lowest_z], device=device)
+    centre = torch.tensor([(at_mm[0] + slide_mm) * 1e-3, at_mm[1] * 1e-3, -depth_mm * 1e-3 - sdf.lowest_z],
+                          device=device)
     geom = ContactGeometry([sdf], torch.eye(3, device=device).view(1, 1, 3, 3), -centre.view(1, 1, 3))
     gel_w, gel_h = cfg.gel_width_mm * 1e-3, cfg.gel_height_mm * 1e-3
     depth = depth_image(geom, W, H, gel_w, gel_h, cfg.gel_thickness_mm * 1e-3)
