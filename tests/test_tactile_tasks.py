@@ -105,3 +105,20 @@ def test_the_env_owns_the_tactile_sensor_state_and_resets_it_with_its_envs():
     env._reset_envs(torch.tensor([1]))
     S = len(st.site_ids)
     assert st.fresh.view(3, S)[1].all() and not st.fresh.view(3, S)[[0, 2]].any()
+
+
+def test_the_mini_variant_shades_with_the_mini_calibration_and_feels_the_same_grip():
+    """franka-peg-insert-tactile-mini: the same scene and seed, GelSight Mini pads. Its images
+    come from the Mini's own calibration (not the R1.5's); the grip shows in both summaries."""
+    groups = ["policy", "tactile", "tactile_summary"]
+    r15 = make_env("franka-peg-insert-tactile", num_envs=2, seed=4, obs_groups=groups)
+    mini = make_env("franka-peg-insert-tactile-mini", num_envs=2, seed=4, obs_groups=groups)
+    for env in (r15, mini):
+        env.step(torch.zeros(2, 6))
+    assert mini.obs["tactile"].shape == r15.obs["tactile"].shape == (2, 2 * 60 * 80 * 3)
+    assert float((mini.obs["tactile"] - r15.obs["tactile"]).abs().mean()) > 0.02  # another gel, another light
+    for env in (r15, mini):
+        assert bool((env.obs["tactile_summary"].reshape(2, 2, 3)[..., 0] > 0.5).all())
+    # the peg's offset across the pads reads the same through either gel (same taxel grid pitch within 2 %)
+    torch.testing.assert_close(mini.obs["tactile_summary"].reshape(2, 2, 3)[..., 1],
+                               r15.obs["tactile_summary"].reshape(2, 2, 3)[..., 1], atol=0.5, rtol=0)

@@ -31,6 +31,7 @@ from simreal.robots.franka_panda import firm_grip
 from simreal.sensors.tactile.observations import tactile_contact_summary, tactile_forces, tactile_rgb
 from simreal.sensors.tactile.pads import add_gel_pads, pad_solref
 from simreal.sensors.tactile.sdf import CylinderSdf
+from simreal.sensors.tactile.sensors import get_sensor
 from simreal.sim.scene import SceneCfg
 from simreal.tasks.franka_peg_tactile.peg_scene import PegSocketCfg, add_peg_and_socket
 
@@ -101,9 +102,9 @@ def peg_dropped(env, max_distance: float = 0.08) -> torch.Tensor:
     return (env.body_pos("peg") - env.ee_pos).norm(dim=-1) > max_distance
 
 
-def contact_force_totals(env) -> torch.Tensor:
+def contact_force_totals(env, sensor: str = SENSOR) -> torch.Tensor:
     """(N, 6): per finger, the summed force field [normal, shear x, shear y] (N)."""
-    f = tactile_forces(env, SENSOR, SITES, SHAPES)
+    f = tactile_forces(env, sensor, SITES, SHAPES)
     return f.reshape(env.num_envs, len(SITES), -1, 3).sum(dim=2).reshape(env.num_envs, -1)
 
 
@@ -200,22 +201,24 @@ def randomize_pad_compliance(env, env_ids, stiffness_n_per_mm: tuple[float, floa
 
 
 # ------------------------------------------------------------------ config
-def franka_peg_tactile_cfg(task: str = "insert", tactile: str | None = None) -> EnvCfg:
+def franka_peg_tactile_cfg(task: str = "insert", tactile: str | None = None, sensor: str = SENSOR) -> EnvCfg:
     """task: "place" or "insert"; tactile: "forces" or "rgb" (default: forces for place,
-    80x60 images for insert)."""
+    80x60 images for insert); sensor: the gel pads' sensor model (its calibration shades
+    the images, its gel size and taxel grid shape the force field)."""
+    get_sensor(sensor)  # an unknown name fails here, naming the valid ones
     if task not in ("place", "insert"):
         raise InputError(f"task must be 'place' or 'insert', got {task!r}")
     tactile = tactile or ("forces" if task == "place" else "rgb")
     is_insert = task == "insert"
-    forces = ObsTerm(tactile_forces, params={"sensor": SENSOR, "sites": SITES, "objects": SHAPES}, scale=0.1)
+    forces = ObsTerm(tactile_forces, params={"sensor": sensor, "sites": SITES, "objects": SHAPES}, scale=0.1)
     if tactile == "forces":
         touch = forces
     elif tactile == "rgb":
-        touch = ObsTerm(tactile_rgb, params={"sensor": SENSOR, "sites": SITES, "objects": SHAPES, "width": 80})
+        touch = ObsTerm(tactile_rgb, params={"sensor": sensor, "sites": SITES, "objects": SHAPES, "width": 80})
     else:
         raise InputError(f"tactile must be 'forces' or 'rgb', got {tactile!r}")
     # per pad: total force and contact centroid (6 numbers), where the part sits in the hand
-    summary = ObsTerm(tactile_contact_summary, params={"sensor": SENSOR, "sites": SITES, "objects": SHAPES})
+    summary = ObsTerm(tactile_contact_summary, params={"sensor": sensor, "sites": SITES, "objects": SHAPES})
     extra = {"tactile_summary": ObsGroupCfg(terms={"contact": summary}, noisy=False)}
     if tactile == "rgb":  # the force field offered beside the images (a student reading it trains
         # ~6x faster on a CPU): with the summary for an MLP, alone for a CNN (2 x rows x cols x 3)
@@ -239,7 +242,7 @@ def franka_peg_tactile_cfg(task: str = "insert", tactile: str | None = None) -> 
         "peg_quat": ObsTerm(obs.body_quat, params={"body": "peg"}),
         "socket_pos": ObsTerm(obs.buffer, params={"name": "socket"}),
         "peg_to_target": ObsTerm(peg_to_target, params={"inserted": is_insert}),
-        "contact_forces": ObsTerm(contact_force_totals, scale=0.1),
+        "contact_forces": ObsTerm(contact_force_totals, params={"sensor": sensor}, scale=0.1),
         "last_action": ObsTerm(obs.last_action),
     }, noisy=False)
     return EnvCfg(
@@ -270,3 +273,4 @@ def franka_peg_tactile_cfg(task: str = "insert", tactile: str | None = None) -> 
 
 franka_peg_place_tactile_cfg = partial(franka_peg_tactile_cfg, "place")
 franka_peg_insert_tactile_cfg = partial(franka_peg_tactile_cfg, "insert")
+franka_peg_insert_tactile_mini_cfg = partial(franka_peg_tactile_cfg, "insert", sensor="gelsight_mini")
