@@ -162,3 +162,16 @@ def test_cli_reads_a_real_png_and_prints_json_last(tmp_path, cache):
     (tmp_path / "junk.png").write_bytes(b"not an image")
     out = run(["tactile", "read", str(tmp_path / "junk.png")], cache)
     assert out.returncode != 0 and "not an image" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_corrupt_inverse_table_in_the_cache_is_rebuilt_not_fatal(cache):
+    from simreal.sensors.tactile import reader as reader_module
+    from simreal.sensors.tactile.calibration import get_calibration
+
+    calib = get_calibration("gelsight_r15")
+    reader_module.gradient_table(calib)
+    for path in (cache / "tactile").glob("inverse_*.npz"):
+        path.write_bytes(b"not an npz")
+    reader_module._TABLES.clear()
+    table = reader_module.gradient_table(calib)
+    assert table.table.shape[2] == table.n_levels and bool(table.table.isfinite().all())

@@ -32,6 +32,8 @@ class GradientTable:
     levels: colour grid points per channel; nodes: (across, down) positions the table is built at.
     """
 
+    VERSION = 1  # of the construction below: part of the disk cache's key
+
     def __init__(self, calib: Calibration, levels: int = 23, nodes: tuple[int, int] = (4, 3),
                  softness: float = 3.0, max_colour_error: float = 25.0):
         n_mag, n_dir = calib.table.shape[:2]

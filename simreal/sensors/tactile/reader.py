@@ -22,6 +22,7 @@ Steps, per frame against the sensor's no-contact reference frame:
 from __future__ import annotations
 
 import math
+import zipfile
 from dataclasses import dataclass
 
 import numpy as np
@@ -80,15 +81,21 @@ _TABLES: dict[str, GradientTable] = {}
 
 
 def gradient_table(calib) -> GradientTable:
-    """The calibration's inverse table: built once (about 2 s), then cached on disk."""
-    key = array_hash(calib.table, np.float32(calib.theta_max))
+    """The calibration's inverse table: built once (about 2 s), then cached on disk (keyed by
+    the table and the builder's version; an unreadable cache file is rebuilt)."""
+    key = array_hash(calib.table, np.float32(calib.theta_max), GradientTable.VERSION)
     if key not in _TABLES:
         path = cache_dir("tactile") / f"inverse_{key}.npz"
+        table = None
         if path.is_file():
-            _TABLES[key] = GradientTable.load(path)
-        else:
-            _TABLES[key] = GradientTable(calib)
-            _TABLES[key].save(path)
+            try:
+                table = GradientTable.load(path)
+            except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+                table = None
+        if table is None:
+            table = GradientTable(calib)
+            table.save(path)
+        _TABLES[key] = table
     return _TABLES[key]
 
 
