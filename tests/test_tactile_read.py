@@ -115,6 +115,7 @@ def test_a_frame_of_another_size_uses_the_calibration_reference_resampled(cache)
     (np.zeros((480, 640, 4)), "(H, W, 3)"),
     (np.full((480, 640, 3), np.nan), "non-finite"),
     (np.zeros((8, 8, 3)), "at least 16x16"),
+    (np.full((480, 640, 3), "a"), "must hold numbers"),
 ])
 def test_malformed_frames_are_refused_with_the_problem_named(cache, frame, problem):
     reader = ContactReader("gelsight_r15")

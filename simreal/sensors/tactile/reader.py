@@ -108,6 +108,8 @@ def as_rgb_frame(frame, what: str = "frame") -> np.ndarray:
         raise InputError(f"{what} must be an (H, W, 3) RGB or (H, W) mono image, got shape {a.shape}")
     if a.shape[0] < 16 or a.shape[1] < 16:
         raise InputError(f"{what} is {a.shape[1]}x{a.shape[0]} pixels; a tactile frame needs at least 16x16")
+    if not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)):
+        raise InputError(f"{what} must hold numbers (uint8 0..255 or float), got dtype {a.dtype}")
     a = a.astype(np.float32)
     if not np.isfinite(a).all():
         raise InputError(f"{what} holds non-finite values")
