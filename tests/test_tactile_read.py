@@ -170,9 +170,37 @@ def test_a_corrupt_inverse_table_in_the_cache_is_rebuilt_not_fatal(cache):
     from simreal.sensors.tactile.calibration import get_calibration
 
     calib = get_calibration("gelsight_r15")
-    reader_module.gradient_table(calib)
-    for path in (cache / "tactile").glob("inverse_*.npz"):
-        path.write_bytes(b"not an npz")
-    reader_module._TABLES.clear()
-    table = reader_module.gradient_table(calib)
-    assert table.table.shape[2] == table.n_levels and bool(table.table.isfinite().all())
+    for junk in (b"not an npz", b""):
+        reader_module._TABLES.clear()
+        reader_module.gradient_table(calib)
+        files = list((cache / "tactile").glob("inverse_*.npz"))
+        assert files, "the table was not written to this cache"
+        for path in files:
+            path.write_bytes(junk)
+        reader_module._TABLES.clear()
+        table = reader_module.gradient_table(calib)
+        assert table.table.shape[2] == table.n_levels and bool(table.table.isfinite().all())
+
+
+def test_frames_outside_8_bits_are_refused_not_misread(tmp_path, cache):
+    from PIL import Image
+
+    reader = ContactReader("gelsight_r15")
+    with pytest.raises(InputError, match="0..255"):
+        reader.read(np.full((480, 640, 3), 1000, np.uint16))
+    with pytest.raises(InputError, match="0..255"):
+        reader.read(np.full((480, 640, 3), -1.0))
+    Image.fromarray(np.full((480, 640), 40000, np.uint16)).save(tmp_path / "deep.png")
+    out = run(["tactile", "read", str(tmp_path / "deep.png")], cache)
+    assert out.returncode != 0 and "16-bit" in out.stderr and "Traceback" not in out.stderr
+    np.save(tmp_path / "empty.npy", np.zeros(0))
+    (tmp_path / "empty.npy").write_bytes(b"")
+    out = run(["tactile", "read", str(tmp_path / "empty.npy")], cache)
+    assert out.returncode != 0 and "Traceback" not in out.stderr
+
+
+def test_a_frame_one_pixel_narrower_than_the_reference_is_refused(cache):
+    data, _ = presses("gelsight_r15")
+    reader = ContactReader("gelsight_r15", reference=data["f0"])
+    with pytest.raises(InputError, match="capture a reference"):
+        reader.read(data["imgs"][0][:, :639])

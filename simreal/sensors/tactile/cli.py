@@ -102,12 +102,15 @@ def load_frame(path: str, what: str = "image"):
     if p.suffix.lower() == ".npy":
         try:
             return np.load(p, allow_pickle=False)
-        except ValueError as err:
+        except (ValueError, EOFError, OSError) as err:
             raise InputError(f"{what} {p} is not a plain .npy array ({err})") from None
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(p) as im:
+            if im.mode.startswith("I") or im.mode == "F":
+                raise InputError(f"{what} {p} is a {im.mode} image (16-bit or float); give 8 bits per channel, "
+                                 "or a .npy array scaled to 0..255")
             return np.asarray(im.convert("RGB") if im.mode not in ("RGB", "L") else im)
     except (UnidentifiedImageError, OSError) as err:
         raise InputError(f"{what} {p} is not an image PIL can read ({err}); give a PNG, JPEG or .npy") from None
@@ -137,13 +140,22 @@ def _read(args) -> int:
     return 0
 
 
+def _strict(obj):
+    """JSON-safe: a non-finite number (a missed press counts as infinitely wrong) becomes null."""
+    if isinstance(obj, dict):
+        return {k: _strict(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_strict(v) for v in obj]
+    return None if isinstance(obj, float) and not math.isfinite(obj) else obj
+
+
 def _bench_read(args) -> int:
     from simreal.sensors.tactile.read_bench import bench_read
 
     sensors = ["gelsight_r15", "gelsight_mini"] if args.sensor == "all" else [args.sensor]
     result = bench_read(sensors, seed=args.seed, peg=not args.no_peg,
                         progress=lambda msg: print(msg, file=sys.stderr, flush=True))
-    print(json.dumps(result))
+    print(json.dumps(_strict(result), allow_nan=False))
     return 0
 
 

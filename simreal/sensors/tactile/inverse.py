@@ -97,12 +97,18 @@ class GradientTable:
 
     @classmethod
     def load(cls, path) -> "GradientTable":
-        data = np.load(path, allow_pickle=False)
+        """Raises ValueError on a file that is not such a table."""
+        with np.load(path, allow_pickle=False) as data:
+            table, limit, step, nodes = data["table"], data["limit"], data["step"], data["nodes"]
+        L = table.shape[2] if table.ndim == 6 else 0
+        if (table.ndim != 6 or table.shape[2:] != (L, L, L, 2) or nodes.shape != (2,) or limit.ndim or step.ndim
+                or tuple(int(n) for n in nodes[::-1]) != table.shape[:2] or not np.isfinite(table).all()):
+            raise ValueError(f"{path} is not a gradient table")
         self = cls.__new__(cls)
-        self.table = torch.from_numpy(data["table"])
-        self.limit, self.step = float(data["limit"]), float(data["step"])
-        self.nodes = tuple(int(n) for n in data["nodes"])
-        self.n_levels = self.table.shape[2]
+        self.table = torch.from_numpy(table)
+        self.limit, self.step = float(limit), float(step)
+        self.nodes = tuple(int(n) for n in nodes)
+        self.n_levels = L
         return self
 
 

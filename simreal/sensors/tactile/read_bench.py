@@ -62,7 +62,7 @@ def bench_sensor(sensor: str, seed: int = 0, conditions=CONDITIONS, progress=Non
             a = float(data["touch_radius"][i]) * mmpp
             cx, cy = data["touch_center"][i]
             if not c.in_contact:
-                cen.append(math.inf), rad.append(math.inf), dep.append(math.inf)
+                cen.append(math.inf), rad.append(math.inf), dep.append(math.inf)  # infinitely wrong
                 continue
             cen.append(math.hypot(c.centroid_px[0] - cx, c.centroid_px[1] - cy) * mmpp)
             rad.append(abs(c.radius_mm - a))

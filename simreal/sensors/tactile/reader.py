@@ -90,11 +90,14 @@ def gradient_table(calib) -> GradientTable:
         if path.is_file():
             try:
                 table = GradientTable.load(path)
-            except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+            except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile):
                 table = None
         if table is None:
             table = GradientTable(calib)
-            table.save(path)
+            try:
+                table.save(path)
+            except OSError:  # a read-only cache: use the table, build it again next time
+                pass
         _TABLES[key] = table
     return _TABLES[key]
 
@@ -113,6 +116,9 @@ def as_rgb_frame(frame, what: str = "frame") -> np.ndarray:
     a = a.astype(np.float32)
     if not np.isfinite(a).all():
         raise InputError(f"{what} holds non-finite values")
+    if a.min() < 0 or a.max() > 255.5:
+        raise InputError(f"{what} holds values in [{a.min():g}, {a.max():g}]; frames are 0..255 "
+                         "(8 bits per channel: scale 16-bit or 0..1 images first)")
     return a
 
 
@@ -166,10 +172,10 @@ class ContactReader:
         frame = as_rgb_frame(frame)
         if not self.own_reference and frame.shape[:2] != (self.height, self.width):
             self._use_reference(self.calibration_reference(frame.shape[1], frame.shape[0]))
-        img = self._work(frame)
-        if img.shape != self.ref.shape:
+        if frame.shape[:2] != (self.height, self.width):
             raise InputError(f"frame is {frame.shape[1]}x{frame.shape[0]}, the reference "
                              f"{self.width}x{self.height}; capture a reference at the frame's size")
+        img = self._work(frame)
         gain = _gain(img, self.ref)
         delta = (img - self.ref * gain.view(3, 1, 1)).permute(1, 2, 0)  # (h, w, 3)
         changed = delta.norm(dim=-1) > self.cfg.change_level
