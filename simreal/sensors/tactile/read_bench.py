@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 from simreal.sensors.tactile.calibration import load_press_data, split_frames, taxim_data_path
-from simreal.sensors.tactile.reader import ContactReader
+from simreal.sensors.tactile.reader import ContactReader, resize_frame
 from simreal.sensors.tactile.sensors import get_sensor
 
 TARGETS = {"centroid_mm": 0.15, "radius_mm": 0.15, "depth_rel": 0.25}
@@ -119,14 +119,9 @@ def sim_agreement(sensor: str, width: int) -> dict:
 def frame_times(sensor: str, width: int, frames: np.ndarray, reference: np.ndarray, repeat: int = 3) -> dict:
     """ms per frame (p50, p99) on one core, frames resampled to ``width``."""
     import torch
-    import torch.nn.functional as F
 
     def resize(a):
-        if a.shape[1] == width:
-            return a.astype(np.float32)
-        t = torch.from_numpy(a.astype(np.float32)).permute(2, 0, 1).unsqueeze(0)
-        h = int(round(width * a.shape[0] / a.shape[1]))
-        return F.interpolate(t, size=(h, width), mode="area").squeeze(0).permute(1, 2, 0).numpy()
+        return resize_frame(a, width, int(round(width * a.shape[0] / a.shape[1])))
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)

@@ -122,6 +122,16 @@ def as_rgb_frame(frame, what: str = "frame") -> np.ndarray:
     return a
 
 
+def resize_frame(frame, width: int, height: int) -> np.ndarray:
+    """(height, width, 3) float32: an (H, W, 3) frame resampled (antialiased bilinear)."""
+    a = np.asarray(frame, np.float32)
+    if a.shape[:2] == (height, width):
+        return a
+    t = torch.from_numpy(a).permute(2, 0, 1).unsqueeze(0)
+    t = F.interpolate(t, size=(height, width), mode="bilinear", antialias=True, align_corners=False)
+    return t.squeeze(0).permute(1, 2, 0).numpy()
+
+
 class ContactReader:
     """Reads frames of one sensor at one resolution: that of ``reference``, or, when none
     is given, the calibration's own no-contact frame resampled to each frame's size."""
@@ -137,10 +147,7 @@ class ContactReader:
 
     def calibration_reference(self, width: int, height: int) -> np.ndarray:
         """The calibration's no-contact frame at ``width`` x ``height``."""
-        ref = torch.from_numpy(np.asarray(self.calib.background, np.float32)).permute(2, 0, 1).unsqueeze(0)
-        if ref.shape[-2:] != (height, width):
-            ref = F.interpolate(ref, size=(height, width), mode="bilinear", antialias=True, align_corners=False)
-        return ref.squeeze(0).permute(1, 2, 0).numpy()
+        return resize_frame(self.calib.background, width, height)
 
     def set_reference(self, frame) -> None:
         """A new no-contact frame (e.g. captured with the gripper open); fixes the resolution."""
