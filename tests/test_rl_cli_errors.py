@@ -39,6 +39,8 @@ def _run(argv, capsys) -> tuple[int, str, str]:
     (["train", "franka-reach", "--set", "sac.batch_size=true"], "'sac.batch_size' needs an integer"),
     (["train", "franka-reach", "--set", "ppo=3"], "config section 'ppo' must be a mapping"),
     (["bench", "offpolicy", "--seeds", "a,b"], "--seeds takes a comma list of integers"),
+    (["bench", "offpolicy", "--set", "actor.foo=1"], "no key 'foo'"),
+    (["bench", "offpolicy", "--set", "sac.lr_critic=1e-3", "--against", "sb3"], "SB3's SAC has one learning rate"),
 ])
 def test_bad_training_input_is_refused_up_front(argv, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

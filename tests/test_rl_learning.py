@@ -67,3 +67,13 @@ def test_gym_adapter_gives_the_true_final_observation():
     assert dones.all() and extras["time_outs"].all()
     assert not torch.equal(extras["final_obs"]["policy"], obs["policy"])  # obs: the next episode's first
     env.close()
+
+
+def test_offpolicy_bench_settings_follow_set():
+    """The SB3 side of ``bench offpolicy --set`` reads the overridden config, so both sides change together."""
+    from simreal.bench.offpolicy import sb3_sac_kwargs
+
+    sets = ["sac.lr_actor=1e-3", "sac.lr_critic=1e-3", "sac.lr_alpha=1e-3", "critic.hidden=[64]", "sac.batch_size=32"]
+    kw = sb3_sac_kwargs("gym:Hopper-v5", 0, sets)
+    assert kw["learning_rate"] == 1e-3 and kw["batch_size"] == 32 and kw["policy_kwargs"]["net_arch"]["qf"] == [64]
+    assert sb3_sac_kwargs("gym:Hopper-v5", 0)["learning_rate"] == 3e-4

@@ -17,7 +17,7 @@ import torch
 
 from simreal.envs.gym_adapter import GymVecEnv
 from simreal.errors import InputError
-from simreal.rl.config import default_cfg
+from simreal.rl.config import apply_overrides, default_cfg
 
 
 def deterministic_return(task: str, policy, episodes: int, seed: int) -> float:
@@ -38,10 +38,15 @@ def deterministic_return(task: str, policy, episodes: int, seed: int) -> float:
     return float(ret.mean())
 
 
-def _simreal(task: str, algo: str, steps: int, seed: int, episodes: int) -> dict:
+def _cfg(task: str, algo: str, seed: int, sets: list[str], steps: int | None = None):
+    """simreal's config for the run: the task's defaults, then ``sets`` (``key=value``, as train's ``--set``)."""
+    return apply_overrides(default_cfg(task, algo, {"seed": seed, **({"steps": steps} if steps else {})}), sets)
+
+
+def _simreal(task: str, algo: str, steps: int, seed: int, episodes: int, sets: list[str]) -> dict:
     from simreal.rl.runner import Runner
 
-    cfg = default_cfg(task, algo, {"seed": seed, "steps": steps})
+    cfg = _cfg(task, algo, seed, sets, steps)
     with tempfile.TemporaryDirectory() as run_dir:
         runner = Runner(cfg, run_dir=run_dir, log=False)
         start = time.perf_counter()
@@ -52,9 +57,9 @@ def _simreal(task: str, algo: str, steps: int, seed: int, episodes: int) -> dict
             "train_s": round(wall, 1), "s_per_step": wall / steps}
 
 
-def sb3_sac_kwargs(task: str, seed: int) -> dict:
-    """Stable-Baselines3 ``SAC(...)`` keyword arguments matching simreal's SAC config."""
-    cfg = default_cfg(task, "sac", {"seed": seed})
+def sb3_sac_kwargs(task: str, seed: int, sets: list[str] = ()) -> dict:
+    """Stable-Baselines3 ``SAC(...)`` keyword arguments matching simreal's SAC config (with ``sets``)."""
+    cfg = _cfg(task, "sac", seed, list(sets))
     s = cfg.sac
     if not s.lr_actor == s.lr_critic == s.lr_alpha:
         raise InputError(f"SB3's SAC has one learning rate; simreal's config has lr_actor={s.lr_actor}, "
@@ -76,12 +81,12 @@ def sb3_sac_kwargs(task: str, seed: int) -> dict:
     return kwargs
 
 
-def _sb3(task: str, steps: int, seed: int, episodes: int) -> dict:
+def _sb3(task: str, steps: int, seed: int, episodes: int, sets: list[str]) -> dict:
     import gymnasium as gym
     from stable_baselines3 import SAC
 
     torch.set_num_threads(1)  # as simreal's torch_threads default
-    model = SAC("MlpPolicy", gym.make(task.removeprefix("gym:")), **sb3_sac_kwargs(task, seed))
+    model = SAC("MlpPolicy", gym.make(task.removeprefix("gym:")), **sb3_sac_kwargs(task, seed, sets))
     start = time.perf_counter()
     model.learn(total_timesteps=steps)
     wall = time.perf_counter() - start
@@ -95,18 +100,23 @@ def _sb3(task: str, steps: int, seed: int, episodes: int) -> dict:
 
 
 def bench_offpolicy(task: str, steps: int, seeds: list[int], algos: list[str], episodes: int = 10,
-                    bar: float = -250.0, against: list[str] | None = None) -> dict:
+                    bar: float = -250.0, against: list[str] | None = None, sets: list[str] | None = None) -> dict:
     """simreal's ``algos`` (sac, dsac) and the baselines in ``against`` (sb3: its SAC), each
-    for every seed; per contender, the runs and their mean return and wall-clock per env step."""
-    against = against or []
+    for every seed; per contender, the runs and their mean return and wall-clock per env step.
+    ``sets`` override simreal's config (``key=value``); the SB3 settings are read from it too."""
+    against, sets = against or [], list(sets or [])
     unknown = set(against) - {"sb3"}
     if unknown:
         raise InputError(f"unknown baselines {sorted(unknown)}; the off-policy bench compares against: sb3")
     if not task.startswith("gym:"):
         raise InputError(f"the off-policy bench runs Gymnasium tasks (gym:<id>), not {task!r}")
-    contenders = {a: (lambda seed, a=a: _simreal(task, a, steps, seed, episodes)) for a in algos}
+    for algo in algos:  # a bad --set, or settings SB3 cannot share, fail here, before any training
+        _cfg(task, algo, seeds[0], sets)
     if "sb3" in against:
-        contenders["sb3_sac"] = lambda seed: _sb3(task, steps, seed, episodes)
+        sb3_sac_kwargs(task, seeds[0], sets)
+    contenders = {a: (lambda seed, a=a: _simreal(task, a, steps, seed, episodes, sets)) for a in algos}
+    if "sb3" in against:
+        contenders["sb3_sac"] = lambda seed: _sb3(task, steps, seed, episodes, sets)
     results: dict = {}
     for name, train in contenders.items():
         runs = []
@@ -120,6 +130,6 @@ def bench_offpolicy(task: str, steps: int, seeds: list[int], algos: list[str], e
         }
     settings = None
     if against:
-        settings = {k: v for k, v in sb3_sac_kwargs(task, 0).items() if k not in ("seed", "device", "verbose")}
+        settings = {k: v for k, v in sb3_sac_kwargs(task, 0, sets).items() if k not in ("seed", "device", "verbose")}
     return {"bench": "offpolicy", "task": task, "steps": steps, "seeds": seeds, "episodes": episodes, "bar": bar,
-            "shared_settings": settings, "results": results}
+            "sets": sets, "shared_settings": settings, "results": results}

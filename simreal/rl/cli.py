@@ -74,6 +74,8 @@ def add_verbs(verbs, bench) -> None:
     p.add_argument("--against", default="none", help="comma list of baselines: sb3, none")
     p.add_argument("--episodes", type=positive_int, default=10, help="evaluation episodes per run")
     p.add_argument("--bar", type=finite_float, default=-250.0, help="return every seed must reach to pass")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override simreal's config, as train's --set (the SB3 settings follow it; repeatable)")
     p.add_argument("--out", help="also write the result JSON to this file")
     p.set_defaults(func=_bench_offpolicy)
 
@@ -234,7 +236,8 @@ def _bench_offpolicy(args) -> int:
 
     result = bench_offpolicy(args.task, args.steps, _int_list(args.seeds, "--seeds"),
                              [a for a in args.algos.split(",") if a and a != "none"], episodes=args.episodes,
-                             bar=args.bar, against=[b for b in args.against.split(",") if b and b != "none"])
+                             bar=args.bar, against=[b for b in args.against.split(",") if b and b != "none"],
+                             sets=args.set)
     print(json.dumps(result))
     if args.out:
         Path(args.out).write_text(json.dumps(result, indent=1) + "\n")

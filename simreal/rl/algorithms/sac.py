@@ -59,9 +59,14 @@ class SAC:
         self.target_critics = copy.deepcopy(self.critics).requires_grad_(False)
         self.log_alpha = torch.tensor(float(cfg.init_alpha), device=self.device).log().requires_grad_(True)
         self.target_entropy = cfg.target_entropy if cfg.target_entropy is not None else -float(actor.num_actions)
-        self.actor_opt = torch.optim.Adam(actor.parameters(), lr=cfg.lr_actor)
-        self.critic_opt = torch.optim.Adam(self.critics.parameters(), lr=cfg.lr_critic)
+        # foreach: one fused update over all tensors instead of a Python loop per tensor
+        self.actor_opt = torch.optim.Adam(actor.parameters(), lr=cfg.lr_actor, foreach=True)
+        self.critic_opt = torch.optim.Adam(self.critics.parameters(), lr=cfg.lr_critic, foreach=True)
         self.alpha_opt = torch.optim.Adam([self.log_alpha], lr=cfg.lr_alpha)
+        self._actor_params, self._critic_params = list(actor.parameters()), list(self.critics.parameters())
+        # the four critics read the same stream: one normalizer update, copied to the others
+        self._critic_stats = [list(c.normalizer.buffers()) for c in (*self.critics, *self.target_critics)]
+        self._target_params = list(self.target_critics.parameters())
         self.buffer = ReplayBuffer(cfg.buffer_size, actor.obs_dim, critic1.obs_dim, actor.num_actions, self.device)
         self.generator = torch.Generator(device=self.device).manual_seed(seed)
         self.std_scale = torch.ones(2, device=self.device)  # DSAC-T running E[std] per critic
@@ -77,8 +82,10 @@ class SAC:
     def act(self, obs) -> torch.Tensor:
         actor_in, critic_in = self.actor.inputs(obs), self.critics[0].inputs(obs)
         self.actor.update_normalizer(actor_in)
-        for c in list(self.critics) + list(self.target_critics):
-            c.update_normalizer(critic_in)
+        self.critics[0].update_normalizer(critic_in)
+        if self._critic_stats[0]:
+            for stats in self._critic_stats[1:]:
+                torch._foreach_copy_(stats, self._critic_stats[0])
         if self.collected < self.cfg.learning_starts:
             u = 2.0 * torch.rand(actor_in.shape[0], self.actor.num_actions, generator=self.generator,
                                  device=self.device) - 1.0
@@ -150,7 +157,7 @@ class SAC:
                                                       cfg.std_clip_k, cfg.std_eps)
             else:
                 loss = loss + ((critic(b["critic_in"], b["actions"]) - y) ** 2).mean()
-        gradient_step(self.critic_opt, loss, self.critics.parameters(), cfg.max_grad_norm, "critic loss")
+        gradient_step(self.critic_opt, loss, self._critic_params, cfg.max_grad_norm, "critic loss")
         return loss.item()
 
     def _q_for_actor(self, critic_in, a):
@@ -160,19 +167,22 @@ class SAC:
         return torch.min(qs[0], qs[1])
 
     def _update_actor_and_alpha(self, b) -> tuple[float, float]:
-        self.critics.requires_grad_(False)
+        self._critics_require_grad(False)
         a, logp = self.actor.sample(b["actor_in"])
         actor_loss = (self.alpha.detach() * logp - self._q_for_actor(b["critic_in"], a)).mean()
-        gradient_step(self.actor_opt, actor_loss, self.actor.parameters(), self.cfg.max_grad_norm, "actor loss")
-        self.critics.requires_grad_(True)
+        gradient_step(self.actor_opt, actor_loss, self._actor_params, self.cfg.max_grad_norm, "actor loss")
+        self._critics_require_grad(True)
         alpha_loss = losses.sac_temperature_loss(self.log_alpha, logp, self.target_entropy)
         gradient_step(self.alpha_opt, alpha_loss, [self.log_alpha], None, "temperature loss")
         return actor_loss.item(), -logp.mean().item()
 
+    def _critics_require_grad(self, on: bool) -> None:
+        for p in self._critic_params:  # a flat loop: Module.requires_grad_ walks the module tree each call
+            p.requires_grad_(on)
+
     @torch.no_grad()
     def _soft_update(self) -> None:
-        for p, tp in zip(self.critics.parameters(), self.target_critics.parameters()):
-            tp.lerp_(p, self.cfg.tau)
+        torch._foreach_lerp_(self._target_params, self._critic_params, self.cfg.tau)
 
     def state_dict(self) -> dict:
         return {"actor": self.actor.state_dict(), "critics": self.critics.state_dict(),
