@@ -39,14 +39,13 @@ class TaskCell:
 
         from simreal.deploy.from_task import pose_sources_of
         from simreal.envs import ManipulationEnv
-        from simreal.mdp.events import ARM_PHYSICS_EVENTS
+        from simreal.mdp.events import fix_arm_physics
         from simreal.registry import task_cfg
 
         cfg = task_cfg(task_id)
         cfg.num_envs, cfg.backend, cfg.device, cfg.nthread, cfg.seed = 1, "mujoco", "cpu", 1, int(seed)
         if physics is not None:  # the arm's nominal physics, fixed: no per-episode draw of them
-            cfg.physics = physics.to_dict()
-            cfg.events = {k: e for k, e in cfg.events.items() if e.func not in ARM_PHYSICS_EVENTS}
+            fix_arm_physics(cfg, physics)
         self.task_id = task_id
         self.env = ManipulationEnv(cfg, task_id)
         self.robot = self.env.robot

@@ -109,6 +109,9 @@ class EnvCfg:
     # the arm's physics (a ``--physics`` file's keys, simreal.robots.physics; e.g. a sysid fit):
     # they become the model's nominal values, so the task's randomization centres on them
     physics: dict | None = None
+    # automatic domain randomization over the reset events' scale ranges (simreal.mdp.adr): None, or
+    # its settings ({} for the defaults)
+    adr: dict | None = None
 
     LIMITS: ClassVar[dict] = {"episode_length_s": (1e-6, None), "decimation": (1, None), "num_envs": (1, None),
                               "nthread": (0, None), "max_joint_speed": (1e-6, None)}

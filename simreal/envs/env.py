@@ -55,6 +55,11 @@ class ManipulationEnv:
         self._reward_sums = {name: torch.zeros(self.num_envs, device=self.device) for name in cfg.rewards}
         #: running totals since construction
         self.counters = {"nan_actions": 0, "diverged": 0, "episodes": 0}
+        self.adr = None
+        if cfg.adr is not None:
+            from simreal.mdp.adr import ADR
+
+            self.adr = ADR(self, cfg.adr)
         all_ids = torch.arange(self.num_envs, device=self.device)
         for event in cfg.events.values():
             if event.mode == "startup":
@@ -201,6 +206,9 @@ class ManipulationEnv:
             success = self.cfg.success(self) & ~broken
             extras["episode"] = self._episode_stats(reset_ids, success)
             extras["episode_success"] = success & dones
+            if self.adr is not None:
+                self.adr.record(reset_ids, success)
+                extras["episode"].update(self.adr.stats())
             self._reset_envs(reset_ids)
         n_bad, n_div = int(bad_action.sum()), int(diverged.sum())
         if n_bad or n_div:
@@ -226,9 +234,12 @@ class ManipulationEnv:
     def _reset_envs(self, env_ids: torch.Tensor) -> None:
         n = env_ids.numel()
         self.backend.reset(env_ids, qpos=self.default_qpos.expand(n, -1))
-        for event in self.cfg.events.values():
-            if event.mode == "reset":
-                event.func(self, env_ids, **event.params)
+        if self.adr is not None:
+            self.adr.apply_reset_events(env_ids)
+        else:
+            for event in self.cfg.events.values():
+                if event.mode == "reset":
+                    event.func(self, env_ids, **event.params)
         self.backend.forward(env_ids)
         self.action.reset(env_ids)
         for sensor in self.sensors.values():

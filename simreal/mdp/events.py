@@ -118,3 +118,10 @@ def randomize_actuator_gains(env, env_ids, scale: tuple[float, float]) -> None:
 #: The events that randomize the arm's own physics. A cell with an arm's measured (or
 #: hidden) physics fixes these values instead (``simreal sim-robot --task T --physics F``).
 ARM_PHYSICS_EVENTS = (randomize_joint_damping, randomize_joint_armature, randomize_actuator_gains)
+
+
+def fix_arm_physics(cfg, physics) -> None:
+    """EnvCfg ``cfg``'s arm takes ``physics`` (an ArmPhysics) as its own for every episode: the
+    events that randomize the arm's physics are dropped (a task cell, an eval on one arm)."""
+    cfg.physics = physics.to_dict()
+    cfg.events = {k: e for k, e in cfg.events.items() if e.func not in ARM_PHYSICS_EVENTS}

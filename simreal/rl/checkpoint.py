@@ -47,12 +47,14 @@ def load_torch_file(path: Path, what: str = "checkpoint") -> object:
                               f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})") from None
 
 
-def save_checkpoint(path: Path, algo, cfg, iteration: int, env_steps: int, metrics: dict) -> None:
-    """Write atomically (temp file + rename): a crash mid-write never leaves a broken file."""
+def save_checkpoint(path: Path, algo, cfg, iteration: int, env_steps: int, metrics: dict,
+                    env_state: dict | None = None) -> None:
+    """Write atomically (temp file + rename): a crash mid-write never leaves a broken file.
+    ``env_state``: what the env adapts during training (the ADR ranges), restored on resume."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     torch.save({"format": FORMAT, "iteration": iteration, "env_steps": env_steps, "metrics": metrics,
-                "cfg": dataclasses.asdict(cfg), "algo": algo.state_dict()}, tmp)
+                "cfg": dataclasses.asdict(cfg), "algo": algo.state_dict(), "env": env_state or {}}, tmp)
     os.replace(tmp, path)
 
 

@@ -41,6 +41,9 @@ def add_verbs(verbs, bench) -> None:
                    help="sample actions as training does (default: the deterministic mean action that export runs)")
     p.add_argument("--obs-noise", action="append", default=[], metavar="GROUP=STD",
                    help="Gaussian noise added to what the policy reads of GROUP, in its own units (repeatable)")
+    p.add_argument("--physics", metavar="FILE.yaml",
+                   help="play on an arm with these physics (a sysid fit, or a guess), fixed for every episode "
+                        "instead of the task's randomization of them")
     p.set_defaults(func=_eval)
 
     p = verbs.add_parser("play", help="render a trained policy to an MP4")
@@ -83,13 +86,10 @@ def add_verbs(verbs, bench) -> None:
 def _train_on_physics(cfg, path: str) -> None:
     """``cfg.env.physics`` <- the file's keys (checked); say what the fitted latency means here."""
     from simreal.registry import task_cfg
-    from simreal.robots import get_robot
-    from simreal.robots.physics import load_physics
+    from simreal.rl.factory import load_physics_for
 
-    if cfg.task.startswith("gym:"):
-        raise InputError("--physics applies to simreal's arm tasks, not gym:<id> tasks")
+    physics = load_physics_for(cfg.task, path)
     task = task_cfg(cfg.task)
-    physics = load_physics(path, get_robot(task.scene.robot).num_joints)
     cfg.env["physics"] = physics.to_dict()
     step_ms = 1e3 * task.scene.timestep * task.decimation
     latency_ms = 1e3 * physics.command_latency_s
@@ -179,7 +179,8 @@ def _eval(args) -> int:
     from simreal.rl.evaluate import evaluate
 
     print(json.dumps(evaluate(args.run_dir, episodes=args.episodes, seed=args.seed, which=args.checkpoint,
-                                 stochastic=args.stochastic, obs_noise=_group_floats(args.obs_noise))))
+                              stochastic=args.stochastic, obs_noise=_group_floats(args.obs_noise),
+                              physics_file=args.physics)))
     return 0
 
 

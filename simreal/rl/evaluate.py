@@ -7,6 +7,7 @@ group's own units), a quick look at how much sensor noise a policy tolerates."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import torch
@@ -14,30 +15,38 @@ import torch
 from simreal.errors import InputError
 from simreal.rl.checkpoint import CheckpointError, existing_checkpoint, load_checkpoint, restore
 from simreal.rl.config import TrainCfg, apply_torch_threads, from_dict, load_yaml
-from simreal.rl.factory import build_algorithm, make_env_for
+from simreal.rl.factory import build_algorithm, load_physics_for, make_env_for
 from simreal.rl.provenance import warn_if_task_changed
 
 
-def load_run(run_dir: str | Path, which: str = "best", num_envs: int | None = None, seed: int | None = None):
+def load_run(run_dir: str | Path, which: str = "best", num_envs: int | None = None, seed: int | None = None,
+             physics=None):
     """(cfg, env, algo) of a run directory, parameters restored from ``which`` checkpoint
-    ("best" falls back to "latest" when no best exists yet)."""
+    ("best" falls back to "latest" when no best exists yet). The env plays the task's own
+    randomization (a run's ADR curriculum is training's only); ``physics`` (an ArmPhysics)
+    fixes the arm's."""
     run_dir = Path(run_dir)
-    cfg_path = run_dir / "config.yaml"
-    if not cfg_path.is_file():
-        raise CheckpointError(f"{run_dir} is not a simreal run directory (no config.yaml)")
-    try:
-        cfg = from_dict(TrainCfg, load_yaml(cfg_path))
-    except (TypeError, ValueError) as err:
-        raise CheckpointError(f"{cfg_path} does not match this version of simreal's TrainCfg: {err}") from err
+    cfg = run_cfg(run_dir)
     apply_torch_threads(cfg)
     warn_if_task_changed(run_dir, cfg.task)
     path = existing_checkpoint(run_dir, which)
     state = load_checkpoint(path)
-    env = make_env_for(cfg, num_envs=num_envs, seed=seed)
+    env = make_env_for(cfg, num_envs=num_envs, seed=seed, training=False, physics=physics)
     algo = build_algorithm(cfg, env, env.get_observations())
     restore(algo, state, path)
     algo.actor.eval()  # freezes the normalizer
     return cfg, env, algo
+
+
+def run_cfg(run_dir: str | Path) -> TrainCfg:
+    """The TrainCfg a run directory was trained with (its config.yaml)."""
+    cfg_path = Path(run_dir) / "config.yaml"
+    if not cfg_path.is_file():
+        raise CheckpointError(f"{run_dir} is not a simreal run directory (no config.yaml)")
+    try:
+        return from_dict(TrainCfg, load_yaml(cfg_path))
+    except (TypeError, ValueError) as err:
+        raise CheckpointError(f"{cfg_path} does not match this version of simreal's TrainCfg: {err}") from err
 
 
 class Policy:
@@ -80,14 +89,25 @@ class Policy:
 
 
 def evaluate(run_dir: str | Path, episodes: int = 100, num_envs: int | None = None, seed: int = 12345,
-             which: str = "best", stochastic: bool = False, obs_noise: dict[str, float] | None = None) -> dict:
+             which: str = "best", stochastic: bool = False, obs_noise: dict[str, float] | None = None,
+             physics_file: str | Path | None = None) -> dict:
+    """``physics_file``: play on an arm with that file's physics (as ``train --physics``), fixed
+    for every episode; its command latency is not simulated (the env's latency is
+    ``actions.max_latency_steps``: ``deploy-demo --physics`` applies it)."""
     obs_noise = obs_noise or {}
+    physics = None
+    if physics_file is not None:
+        physics = load_physics_for(run_cfg(run_dir).task, physics_file)
+        if physics.command_latency_s > 0:
+            print(f"--physics {physics_file}: its command latency ({1e3 * physics.command_latency_s:.1f} ms) is not "
+                  "simulated here (the env's is actions.max_latency_steps); deploy-demo --physics applies it",
+                  file=sys.stderr)
     per_round = min(episodes, num_envs or 512)
     successes, returns = [], []
     have_success = False
     rnd = 0
     while len(returns) < episodes:
-        cfg, env, algo = load_run(run_dir, which, num_envs=per_round, seed=seed + rnd)
+        cfg, env, algo = load_run(run_dir, which, num_envs=per_round, seed=seed + rnd, physics=physics)
         unread = set(obs_noise) - set(algo.actor.groups)
         if unread:
             raise InputError(f"obs_noise names groups {sorted(unread)} that the policy does not read; "
@@ -121,6 +141,7 @@ def evaluate(run_dir: str | Path, episodes: int = 100, num_envs: int | None = No
     result = {"run_dir": str(run_dir), "task": cfg.task, "algo": cfg.algo, "episodes": n,
               "policy": "stochastic" if stochastic else "deterministic",
               **({"obs_noise": obs_noise} if obs_noise else {}),
+              **({"physics": physics.to_dict()} if physics is not None else {}),
               "mean_return": round(sum(returns[:n]) / n, 4),
               "success_rate": round(sum(successes[:n]) / n, 4) if have_success else None}
     return result

@@ -3,6 +3,8 @@ itself (``simreal.rl.algorithms.algorithm(cfg.algo).build``)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 
 from simreal.errors import InputError
@@ -12,19 +14,42 @@ from simreal.rl.models.actor import GaussianActor
 from simreal.rl.models.recurrent import RecurrentGaussianActor
 
 
-def make_env_for(cfg: TrainCfg, num_envs: int | None = None, seed: int | None = None):
-    """A simreal task id, or ``gym:<id>`` for any Gymnasium environment."""
+def make_env_for(cfg: TrainCfg, num_envs: int | None = None, seed: int | None = None, training: bool = True,
+                 physics=None):
+    """A simreal task id, or ``gym:<id>`` for any Gymnasium environment. ``training=False``
+    (eval, export, play): no ADR, so the policy plays the task's own randomization.
+    ``physics`` (an ArmPhysics): the arm's physics, fixed for every episode."""
     num_envs = num_envs or cfg.num_envs
     seed = cfg.seed if seed is None else seed
     if cfg.task.startswith("gym:"):
+        if physics is not None:
+            raise InputError("--physics applies to simreal's arm tasks, not gym:<id> tasks")
         from simreal.envs.gym_adapter import GymVecEnv
 
         return GymVecEnv(cfg.task[4:], num_envs=num_envs, seed=seed, device=cfg.device, **cfg.env)
-    from simreal.registry import make_env
+    from simreal.envs.env import ManipulationEnv
+    from simreal.mdp.events import fix_arm_physics
+    from simreal.registry import task_cfg
 
     backend = {"backend": "mujoco_warp"} if cfg.device.startswith("cuda") else {}
     env_cfg = {"obs_groups": groups_read(cfg), **cfg.env}
-    return make_env(cfg.task, num_envs=num_envs, seed=seed, device=cfg.device, **backend, **env_cfg)
+    if not training:
+        env_cfg.pop("adr", None)
+    task = task_cfg(cfg.task, num_envs=num_envs, seed=seed, device=cfg.device, **backend, **env_cfg)
+    if physics is not None:
+        fix_arm_physics(task, physics)
+    return ManipulationEnv(task, task_id=cfg.task)
+
+
+def load_physics_for(task: str, path: str | Path):
+    """The ``--physics`` file ``path`` (checked) for ``task``'s arm, as an ArmPhysics."""
+    if task.startswith("gym:"):
+        raise InputError("--physics applies to simreal's arm tasks, not gym:<id> tasks")
+    from simreal.registry import task_cfg
+    from simreal.robots import get_robot
+    from simreal.robots.physics import load_physics
+
+    return load_physics(path, get_robot(task_cfg(task).scene.robot).num_joints)
 
 
 def groups_read(cfg: TrainCfg) -> list[str]:

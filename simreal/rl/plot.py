@@ -37,7 +37,8 @@ def plot_run(run_dir: str | Path, out: str | Path | None = None) -> Path:
     for ax, (label, keys) in zip(axes[:, 0], panels):
         for key in keys:
             pts = [(r["env_steps"], r[key]) for r in rows if key in r]
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], lw=1.5, label=key.split("/rew_")[-1])
+            name = key.split("/rew_")[-1].removeprefix("episode/adr_")
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], lw=1.5, label=name)
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
         if len(keys) > 1:
@@ -62,6 +63,9 @@ def curve_panels(rows: list[dict]) -> list[tuple[str, list[str]]]:
     terms = sorted({k for r in rows for k in r if k.startswith("episode/rew_")})
     if terms:
         panels.insert(1, ("reward terms", terms))
+    adr = sorted({k for r in rows for k in r if k.startswith("episode/adr_")})
+    if adr:  # the adaptive randomization's ranges (scale factors) over training
+        panels.append(("ADR range (scale)", adr))
     return panels
 
 

@@ -48,6 +48,9 @@ class Runner:
             path = checkpoint_path(self.run_dir)
             state = load_checkpoint(path)
             restore(self.algo, state, path)
+            adr = getattr(self.env, "adr", None)
+            if adr is not None and "adr" in state.get("env", {}):
+                adr.load_state_dict(state["env"]["adr"])
             self.iteration, self.env_steps = state["iteration"], state["env_steps"]
             self.best_metric = state["metrics"].get("best_metric", -math.inf)
             if self.env_steps >= cfg.steps:
@@ -175,4 +178,8 @@ class Runner:
             return
         save_checkpoint(checkpoint_path(self.run_dir, which), self.algo, self.cfg, self.iteration, self.env_steps,
                         {**{k: v for k, v in metrics.items() if isinstance(v, (int, float))},
-                         "best_metric": self.best_metric})
+                         "best_metric": self.best_metric}, env_state=self._env_state())
+
+    def _env_state(self) -> dict:
+        adr = getattr(self.env, "adr", None)
+        return {"adr": adr.state_dict()} if adr is not None else {}
