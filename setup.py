@@ -28,6 +28,9 @@ ROS = [
 ]
 # open3d needs Debian's libusb-1.0-0; manifold3d (mesh booleans) is optional for the procedural generator
 TWIN = ["trimesh>=4.0", "coacd>=1.0", "open3d>=0.18", "scipy>=1.11", "manifold3d>=3.0"]
+# hand-made articulated models (Franka Kitchen and Adroit, Meta-World's objects, OGBench's): the real-object set of
+# `simreal bench twin --set real`, read from these packages at run time
+TWIN_REAL = ["gymnasium-robotics>=1.4", "envpool-assets>=0.4", "ogbench>=1.2"]
 # taxim ships real GelSight calibration frames; jax runs its simulator, the `bench tactile` baseline
 TACTILE = ["scipy>=1.11", "taxim>=1.4", "jax>=0.4", "jaxlib>=0.4"]
 
@@ -59,11 +62,11 @@ setup(
         "rl": RL,
         "ros": ROS,
         "twin": TWIN,
+        "twin-real": TWIN + TWIN_REAL,
         "tactile": TACTILE,
         # everything the test suite exercises (the README's `make test` installs this)
-        # gymnasium-robotics: its Franka Kitchen models are the real articulated objects the twin tests rebuild
-        "dev": ["pytest>=8", "pytest-timeout>=2.3", "ruff>=0.6", "gymnasium-robotics>=1.4", "stable-baselines3>=2.3"]
-        + GPU + RL + ROS + TWIN + TACTILE,
+        "dev": ["pytest>=8", "pytest-timeout>=2.3", "ruff>=0.6", "stable-baselines3>=2.3"]
+        + GPU + RL + ROS + TWIN + TWIN_REAL + TACTILE,
     },
     cmdclass={"build_py": BuildPyWithData},
     entry_points={"console_scripts": ["simreal=simreal.cli:main"]},

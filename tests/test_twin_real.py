@@ -1,34 +1,67 @@
-"""Real, non-procedural articulated models (Franka Kitchen furniture, converted to part
-meshes by tests/twin_real_models.py): build + check must recover their joints."""
+"""Hand-made articulated models read from installed packages (simreal.twin.real_set): the
+reduction to part meshes + ground truth, the twins built from them, and the benchmark."""
 
-import sys
-from pathlib import Path
+import json
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-import twin_real_models  # noqa: E402
+from simreal.cli import main
+from simreal.twin.build import build_twin
+from simreal.twin.check import check_dir
+from simreal.twin.metric import evaluate
+from simreal.twin.procedural import export
+from simreal.twin.real_set import OBJECTS, available, reduce
 
-from simreal.twin.build import build_twin  # noqa: E402
-from simreal.twin.check import check_dir  # noqa: E402
-from simreal.twin.metric import evaluate  # noqa: E402
-
-pytestmark = pytest.mark.skipif(twin_real_models.kitchen_dir() is None,
-                                reason="needs the kitchen assets of gymnasium-robotics "
-                                       "(pip install gymnasium-robotics)")
+BY_NAME = {o.name: o for o in OBJECTS}
+HAVE = {o.name for o in available()[0]}
 
 
-@pytest.mark.parametrize("item,expected", [
-    ("hingecabinet", {"hingeleftdoor": "revolute", "hingerightdoor": "revolute"}),
-    ("slidecabinet", {"slidelink": "prismatic"}),
-    ("microwave", {"microdoorroot": "revolute"}),
+def _need(name):
+    if name not in HAVE:
+        pytest.skip(f"{name}: its package is not installed (pip install -e '.[twin-real]')")
+    return BY_NAME[name]
+
+
+def test_reduction_keeps_the_object_only_and_folds_driven_joints(tmp_path):
+    oven = reduce(_need("kitchen/oven"), tmp_path)
+    # the burner flames follow their knobs through equality constraints: folded into the base
+    assert sorted(oven.parts) == ["body", "knob_1", "knob_2", "knob_3", "knob_4"]
+    knobs = {(f"knob_{i}", "revolute", "body") for i in range(1, 5)}
+    assert {(j.child, j.type, j.parent) for j in oven.joints} == knobs
+    door = reduce(_need("adroit/door"), tmp_path)
+    # the Adroit hand in the same file is not part of the object; the latch rides on the door
+    assert sorted(door.parts) == ["body", "door", "latch"]
+    assert {j.child: j.parent for j in door.joints} == {"door": "body", "latch": "door"}
+    assert door.parts["door"].bounds[1][2] - door.parts["door"].bounds[0][2] > 0.3  # a door, not a knob
+
+
+@pytest.mark.parametrize("name,expected", [
+    ("kitchen/hingecabinet", {"hingeleftdoor": "revolute", "hingerightdoor": "revolute"}),
+    ("kitchen/slidecabinet", {"slidelink": "prismatic"}),
+    ("kitchen/microwave", {"microdoorroot": "revolute"}),
+    ("metaworld/drawer", {"drawer_link": "prismatic"}),
+    ("metaworld/lever", {"lever_link1": "revolute"}),
 ])
-def test_kitchen_model_joints_are_recovered(tmp_path, monkeypatch, item, expected):
+def test_real_model_joints_are_recovered(tmp_path, monkeypatch, name, expected):
     monkeypatch.setenv("SIMREAL_CACHE", str(tmp_path / "cache"))
-    parts, gt = twin_real_models.convert(item, tmp_path / "src")
-    report = build_twin(parts, tmp_path / "twin", name=item, progress=False)
+    case = export(reduce(_need(name), tmp_path), tmp_path / "case")
+    report = build_twin(case / "parts", case / "twin", name="obj", progress=False)
     assert {j["child"]: j["type"] for j in report["joints"]} == expected
-    result = evaluate(tmp_path / "twin", gt)
+    result = evaluate(case / "twin", case / "gt.urdf")
     assert result["joint_success"] == 1.0, result["joints"]
-    checks = check_dir(tmp_path / "twin")
+    checks = check_dir(case / "twin")
     assert len(checks) == len(expected) and all(c["passed"] for c in checks), checks
+
+
+def test_bench_real_set_scores_per_category(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SIMREAL_CACHE", str(tmp_path / "cache"))
+    drawers = [o for o in available()[0] if o.category == "drawer"]
+    if not drawers:
+        pytest.skip("no drawer model installed (pip install -e '.[twin-real]')")
+    assert main(["bench", "twin", "--set", "real", "--kinds", "drawer", "--keep", str(tmp_path / "w")]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["set"] == "real" and result["n_objects"] == len(drawers)
+    assert result["per_category"]["drawer"]["joints"] == len(drawers)
+    assert [o["object"] for o in result["objects"]] == [o.name.replace("/", "_") for o in drawers]
+    assert main(["bench", "twin", "--set", "real", "--kinds", "teapot"]) == 2
+    assert "the real set's categories are" in capsys.readouterr().err

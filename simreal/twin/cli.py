@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import sys
 
+from simreal.argtypes import positive_int
+
 
 def _build(args) -> int:
     from simreal.twin.build import build_twin
@@ -53,7 +55,8 @@ def _bench(args) -> int:
     from simreal.twin.bench import bench_twin
 
     kinds = [k for k in args.kinds.split(",") if k] if args.kinds else None
-    result = bench_twin(args.n, seed=args.seed, keep=args.keep, check=not args.no_check, kinds=kinds)
+    result = bench_twin(args.n, seed=args.seed, keep=args.keep, check=not args.no_check, kinds=kinds,
+                        which=args.set)
     print(json.dumps(result))
     return 0
 
@@ -91,11 +94,16 @@ def add_verbs(verbs, bench) -> None:
                    help="object scale for the origin tolerance (default: the twin's bbox diagonal)")
     p.set_defaults(func=_eval)
 
-    p = bench.add_parser("twin", help="twins of procedural objects: joint success rate and seconds per object")
-    p.add_argument("--n", type=int, default=100, help="number of objects")
+    p = bench.add_parser("twin", help="twins of objects with known joints (procedural, or hand-made models from "
+                         "installed packages): joint success per category and seconds per object")
+    p.add_argument("--set", default="procedural", choices=["procedural", "real"],
+                   help="procedural: simreal's generator (--n, --seed); real: hand-made articulated models read from "
+                        "installed packages (gymnasium-robotics, envpool-assets, ogbench)")
+    p.add_argument("--n", type=positive_int, default=100, help="number of procedural objects")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--keep", help="keep the generated objects and twins in this directory")
     p.add_argument("--no-check", action="store_true", help="skip the PD check of every joint")
     p.add_argument("--kinds",
-                   help="comma-separated object kinds (default: all: cabinet,box,laptop,microwave,oven,faucet)")
+                   help="comma-separated object kinds (procedural, default all: cabinet,box,laptop,microwave,oven,"
+                        "faucet) or categories (real: door, drawer, knob, button, ...)")
     p.set_defaults(func=_bench)
