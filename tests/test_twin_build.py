@@ -161,3 +161,24 @@ def test_open_laptop_hinges_on_the_line_it_touches(tmp_path):
     gt = load_joints(case / "gt.urdf")[0]
     gt["limits"] = [-1.75, 0.65 * np.pi - 1.75]  # the generator's range, seen from the open pose
     assert score_joint(load_joints(case / "twin")[0], gt, report["diag_m"])["correct"]
+
+
+def test_bottom_drawer_of_a_cabinet_without_a_bottom_board_slides_out(tmp_path):
+    """The floor the cabinet stands on walls the drawer in from below (LIBERO's cabinets have
+    no bottom board under their lowest drawer)."""
+    from simreal.twin.procedural import box
+
+    W, D, H = 0.4, 0.35, 0.3
+    body = trimesh.util.concatenate([box([-W / 2, -D / 2, 0], [-W / 2 + WALL, D / 2, H]),
+                                     box([W / 2 - WALL, -D / 2, 0], [W / 2, D / 2, H]),
+                                     box([-W / 2, D / 2 - WALL, 0], [W / 2, D / 2, H]),
+                                     box([-W / 2, -D / 2, H - WALL], [W / 2, D / 2, H])])
+    drawer = hollow([-W / 2 + WALL + GAP, -D / 2, 0.0], [W / 2 - WALL - GAP, D / 2 - WALL - GAP, 0.12], "+z",
+                    wall=0.012)
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    for name, mesh in (("body", body), ("drawer", drawer)):
+        (parts / f"{name}.obj").write_text(trimesh.exchange.obj.export_obj(mesh, include_normals=False))
+    report = build_twin(parts, tmp_path / "twin", progress=False)
+    (joint,) = report["joints"]
+    assert joint["type"] == "prismatic" and abs(joint["axis"][1]) > 0.99 and joint["limits"][1] > 0.1, joint

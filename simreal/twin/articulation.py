@@ -74,8 +74,11 @@ class CollisionSweeper:
         sub = self.rest_depth[np.ix_(mask, other)]
         return float(sub.max()) if sub.size else 0.0
 
-    def penetration(self, moving: list[int], transforms: np.ndarray) -> np.ndarray:
+    def penetration(self, moving: list[int], transforms: np.ndarray, ignore: list[int] = ()) -> np.ndarray:
+        """Worst new penetration (m) between the ``moving`` parts and the rest (but the ``ignore``
+        parts) at each rigid transform of the moving ones."""
         moving_set = np.isin(self.geom_part, moving)
+        ignored = np.isin(self.geom_part, list(ignore))
         out = np.zeros(len(transforms))
         for k, tf in enumerate(transforms):
             qpos = self.qpos0.copy()
@@ -85,7 +88,7 @@ class CollisionSweeper:
                 qpos[7 * i + 3 : 7 * i + 7] = quat
             worst = 0.0
             for g1, g2, depth in self._contacts(qpos):
-                if moving_set[g1] != moving_set[g2]:
+                if moving_set[g1] != moving_set[g2] and not (ignored[g1] or ignored[g2]):
                     worst = max(worst, depth - self.rest_depth[g1, g2])
             out[k] = worst
         return out
@@ -109,16 +112,19 @@ def check_twin(mjcf_path, settle_s: float = 1.5, tol_frac: float = 0.1) -> list[
         jnt = model0.joint(j)
         body = int(model0.jnt_bodyid[j])
         mass = float(model0.body_subtreemass[body])
+        span = float(np.ptp(model0.jnt_range[j])) if model0.jnt_limited[j] else np.pi
         if int(model0.jnt_type[j]) == HINGE:
             r = float(np.linalg.norm(data0.subtree_com[body] - data0.xanchor[j])) + 0.05
-            inertia = mass * r * r
+            inertia, span_m = mass * r * r, span * r
         else:
-            inertia = mass
+            inertia, span_m = mass, span
         dof = int(model0.jnt_dofadr[j])
         inertia += float(model0.dof_armature[dof])
-        # 5 Hz servo (sag under gravity stays a few percent of the range), and stiff enough
-        # that the joint's own damping cannot stall it within the settle time
-        kp = max(inertia * (2 * np.pi * 5.0) ** 2, 20.0 * float(model0.dof_damping[dof]))
+        # at least 5 Hz, and fast enough that sag under gravity (g / w^2) stays 2 % of the range
+        # (a button with 2 cm of travel), at most 20 Hz; stiff enough that the joint's own
+        # damping cannot stall it within the settle time
+        omega = float(np.clip(np.sqrt(9.81 / (0.02 * max(span_m, 1e-6))), 2 * np.pi * 5.0, 2 * np.pi * 20.0))
+        kp = max(inertia * omega ** 2, 20.0 * float(model0.dof_damping[dof]))
         kv = 2 * np.sqrt(kp * inertia)
         spec.add_actuator(name=f"servo_{jnt.name}", target=jnt.name, trntype=mujoco.mjtTrn.mjTRN_JOINT,
                           gaintype=mujoco.mjtGain.mjGAIN_FIXED, gainprm=[kp] + [0] * 9,

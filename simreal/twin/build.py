@@ -113,7 +113,7 @@ def build_twin(input_path, out_dir, name: str | None = None, units: str | None =
         else:
             hint = hint_data.get("parts", {}).get(parts[child].name, {})
             proposals = propose(_context(parts, structure, child, par, hint))
-        verdicts[child] = choose(sweeper, moving, proposals)
+        verdicts[child] = choose(sweeper, moving, proposals, parent=par)
         # no interpenetration at rest beyond 1 mm with the parts it will collide with in the
         # output (parent/child contacts are excluded there)
         others = [k for k in range(len(parts)) if k not in moving and k != par]
@@ -163,8 +163,10 @@ def _plain(value):
 
 
 def _context(parts, structure, child, par, hint) -> PartContext:
+    hanging = [parts[i].dense for i in _subtree(structure.parent, child) if i != child]
     return PartContext(parts[child], parts[par], structure.frame, structure.contact[(child, par)],
-                       par == structure.base, structure.tol, hint)
+                       par == structure.base, structure.tol, hint,
+                       np.concatenate(hanging) if hanging else np.zeros((0, 3)))
 
 
 def _articulation(name, parts, pieces, structure, verdicts, density) -> Articulation:

@@ -20,6 +20,10 @@ def _build(args) -> int:
         flag = "  LOW CONFIDENCE" if j["low_confidence"] else ""
         print(f"{j['child']:<16} {j['type']:<10} parent {j['parent']:<12} axis {j['axis']}{lim} "
               f"confidence {j['confidence']:.2f}{flag}\n    {j['reason']}")
+        if j["ambiguous_with"]:
+            rival = j["ambiguous_with"]
+            print(f"    AMBIGUOUS: {rival['type']} also fits ({rival['reason']}; score {rival['score']:.2f}); "
+                  f"picked by the prior. Override with --hints if it is the other")
     print(f"wrote {args.out}/{report['files']['urdf']}, {report['files']['mjcf']}, report.json "
           f"({report['timings_s']['total']:.1f} s)")
     return 0

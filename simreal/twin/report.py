@@ -23,8 +23,9 @@ def build_report(name, input_path, parts, structure, pieces, methods, art, verdi
             "axis": _r(joint.axis), "origin": _r(art.link(joint.child).origin),
             "limits": _r(joint.limits) if joint.limits is not None else None,
             "confidence": joint.confidence, "reason": p.reason + (" (refined)" if verdict.refined else ""),
-            "checks": {k: v for k, v in verdict.checks.items() if k != "confidence"},
+            "checks": {k: v for k, v in verdict.checks.items() if k not in ("confidence", "ambiguous_with")},
             "low_confidence": joint.confidence < 0.3,
+            "ambiguous_with": verdict.checks.get("ambiguous_with"),
             "alternatives": verdict.alternatives[:6],
         })
     part_info = {}
