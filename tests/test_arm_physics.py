@@ -32,6 +32,11 @@ SEVEN = [0.1] * 7
     ({"command_latency_s": True}, "command_latency_s must be a number"),
     ({"command_latency_s": 5.0}, "command_latency_s 5.0 s is above 1.0 s"),
     ([1, 2], "must be a mapping"),
+    ({"pm95": [0.1]}, "pm95 must be a mapping"),
+    ({"pm95": {"joint_stiffness": SEVEN}}, "pm95 has unknown key(s) ['joint_stiffness']"),
+    ({"pm95": {"joint_damping": [0.1] * 6}}, "pm95.joint_damping must be a list of 7 numbers or nulls"),
+    ({"pm95": {"actuator_kp_scale": -0.1}}, "pm95.actuator_kp_scale must be finite and non-negative"),
+    ({"pm95": {"joint_armature": [0.1] * 6 + [float("nan")]}}, "pm95.joint_armature[6] must be finite"),
 ])
 def test_a_bad_physics_value_is_refused_naming_its_key(raw, message):
     with pytest.raises(InputError) as err:
@@ -49,7 +54,8 @@ def test_bad_physics_files_are_refused_and_a_fit_round_trips(tmp_path):
         load_physics(broken, 7)
     with pytest.raises(InputError, match="cannot read physics file"):
         load_physics(tmp_path / "missing.yaml", 7)
-    fit = ArmPhysics(joint_armature=(0.2,) * 7, actuator_kp_scale=0.8, command_latency_s=0.012)
+    fit = ArmPhysics(joint_armature=(0.2,) * 7, actuator_kp_scale=0.8, command_latency_s=0.012,
+                     pm95={"joint_armature": [0.01] * 6 + [None], "actuator_kp_scale": 0.004})
     assert load_physics(fit.save(tmp_path / "fit.yaml"), 7) == fit
     assert load_physics(ArmPhysics().save(tmp_path / "nominal.yaml"), 7) == ArmPhysics()
 
@@ -181,3 +187,24 @@ def test_training_on_a_fit_makes_it_the_nominal_and_the_tasks_randomization_cent
     proc = subprocess.run([sys.executable, "-m", "simreal.cli", "train", "franka-reach", "--physics", str(bad)],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "actuator_kv_scale must be finite and non-negative" in proc.stderr
+
+
+def test_a_fits_uncertainty_sets_the_arms_randomization_widths_unless_told_to_keep_the_tasks():
+    """franka-lift randomizes armature and servo gains x0.8-1.2; a fit whose armature is known to
+    +-0.03 (of 0.3: 10 %) and whose gains to 2 % narrows them to x0.9-1.1 and x0.95-1.05 (the
+    5 % floor: a fit's intervals are optimistic); env.physics_widths=task keeps x0.8-1.2."""
+    from simreal.registry import make_env
+
+    fit = {"joint_armature": [0.3] * 7, "actuator_kp_scale": 0.5,
+           "pm95": {"joint_armature": [0.03, 0.01, None, 0.01, 0.01, 0.01, 0.01], "actuator_kp_scale": 0.01}}
+    env = make_env("franka-lift", num_envs=64, nthread=1, physics=fit)
+    scales = {name: ev.params["scale"] for name, ev in env.cfg.events.items() if "scale" in ev.params}
+    assert scales["joint_armature"] == (0.9, 1.1) and scales["actuator_gains"] == (0.95, 1.05)
+    drawn = env.backend.param("dof_armature")[:, env.arm_dof_ids]
+    assert drawn.min() >= 0.27 - 1e-9 and drawn.max() <= 0.33 + 1e-9 and drawn.max() > 0.32
+    kept = make_env("franka-lift", num_envs=4, nthread=1, physics=fit, physics_widths="task")
+    assert kept.cfg.events["joint_armature"].params["scale"] == (0.8, 1.2)
+    without = make_env("franka-lift", num_envs=4, nthread=1, physics={k: v for k, v in fit.items() if k != "pm95"})
+    assert without.cfg.events["actuator_gains"].params["scale"] == (0.8, 1.2)  # no uncertainty: the task's
+    with pytest.raises(InputError, match="env.physics_widths must be 'fit'"):
+        make_env("franka-lift", num_envs=4, nthread=1, physics=fit, physics_widths="wide")

@@ -65,6 +65,7 @@ def test_sysid_recovers_a_hidden_arm_and_its_fit_feeds_back_as_physics(tmp_path,
     assert out["rms_after_rad"] < 0.05 * out["rms_before_rad"], out
     assert out["fit"]["actuator_kp_scale"]["pm95"] is not None and (tmp_path / "fit.png").stat().st_size > 20_000
     fitted = load_physics(tmp_path / "fit.yaml", ROBOT.num_joints)  # the --physics format
+    assert fitted.pm95["actuator_kp_scale"] == out["fit"]["actuator_kp_scale"]["pm95"]  # widths for train --physics
     errors = compare(HIDDEN, fitted, [True] * ROBOT.num_joints)
     assert errors["within_targets"], errors  # latency 2 ms, gains 15 %, armature 25 %, friction 25 % or 0.05 N m
 

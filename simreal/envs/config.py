@@ -109,6 +109,9 @@ class EnvCfg:
     # the arm's physics (a ``--physics`` file's keys, simreal.robots.physics; e.g. a sysid fit):
     # they become the model's nominal values, so the task's randomization centres on them
     physics: dict | None = None
+    # with a fit's uncertainty in ``physics`` (its pm95): "fit" takes the arm-physics events' ranges
+    # from it (simreal.mdp.events.fit_widths); "task" keeps the task's own ranges
+    physics_widths: str = "fit"
     # automatic domain randomization over the reset events' scale ranges (simreal.mdp.adr): None, or
     # its settings ({} for the defaults)
     adr: dict | None = None

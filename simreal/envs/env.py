@@ -7,6 +7,7 @@ Satisfies rsl_rl's ``VecEnv`` contract (duck-typed, so rsl_rl stays optional):
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import torch
@@ -92,13 +93,24 @@ class ManipulationEnv:
 
     # ----------------------------------------------------------------- state views
     def _set_physics(self, raw: dict) -> None:
-        """The arm's joints and servos take ``raw`` (checked as a --physics file) as nominal."""
-        from simreal.robots.physics import apply_to_model, physics_from_dict
+        """The arm's joints and servos take ``raw`` (checked as a --physics file) as nominal; with
+        the fit's uncertainty in it, the arm-physics events' ranges come from that (``physics_widths``)."""
+        from simreal.mdp.events import fit_widths
+        from simreal.robots.physics import apply_to_model, model_values, physics_from_dict
 
         physics = physics_from_dict(raw, self.robot.num_joints, where="env.physics")
+        if self.cfg.physics_widths not in ("fit", "task"):
+            raise InputError(f"env.physics_widths must be 'fit' (from the fit's uncertainty) or 'task' (the task's "
+                             f"own ranges), got {self.cfg.physics_widths!r}")
         m = self.model
         dofs = [m.joint(j).dofadr[0] for j in self.robot.joint_names]
-        apply_to_model(m, physics, dofs, [m.actuator(a).id for a in self.robot.actuator_names])
+        ctrls = [m.actuator(a).id for a in self.robot.actuator_names]
+        if self.cfg.physics_widths == "fit" and physics.pm95:
+            widths = fit_widths(physics, model_values(m, dofs, ctrls))
+            self.cfg.events = {name: dataclasses.replace(ev, params={**ev.params, "scale": widths[ev.func]})
+                               if ev.func in widths and "scale" in ev.params else ev
+                               for name, ev in self.cfg.events.items()}
+        apply_to_model(m, physics, dofs, ctrls)
 
     def _index_model(self) -> None:
         m, dev = self.model, self.device

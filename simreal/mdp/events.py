@@ -120,6 +120,38 @@ def randomize_actuator_gains(env, env_ids, scale: tuple[float, float]) -> None:
 ARM_PHYSICS_EVENTS = (randomize_joint_damping, randomize_joint_armature, randomize_actuator_gains)
 
 
+FIT_MIN_WIDTH = 0.05  # a fit's intervals are optimistic (residuals correlated in time): never narrower than +-5 %
+FIT_MAX_WIDTH = 0.9
+
+
+def fit_widths(physics, nominal: dict) -> dict:
+    """{event function: (low, high) scale range} from a fit's 95 % half-widths (``physics.pm95``),
+    relative to the fitted values: the widest joint's, at least FIT_MIN_WIDTH. ``nominal``: the
+    robot model's own values (simreal.robots.physics.model_values), for keys the fit left out.
+    An event whose keys the fit did not identify keeps the task's range (it is not in the result)."""
+    pm = physics.pm95 or {}
+
+    def rel(key, value) -> list[float]:
+        widths = pm.get(key)
+        if widths is None:
+            return []
+        pairs = zip(widths, value) if isinstance(widths, list) else [(widths, value)]
+        return [w / v for w, v in pairs if w is not None and v > 0]
+
+    per_event = {
+        randomize_joint_damping: rel("joint_damping", physics.joint_damping or nominal["joint_damping"]),
+        randomize_joint_armature: rel("joint_armature", physics.joint_armature or nominal["joint_armature"]),
+        randomize_actuator_gains: rel("actuator_kp_scale", physics.actuator_kp_scale)
+        + rel("actuator_kv_scale", physics.actuator_kv_scale),
+    }
+    out = {}
+    for func, r in per_event.items():
+        if r:
+            w = float(min(max(max(r), FIT_MIN_WIDTH), FIT_MAX_WIDTH))
+            out[func] = (round(1.0 - w, 6), round(1.0 + w, 6))
+    return out
+
+
 def fix_arm_physics(cfg, physics) -> None:
     """EnvCfg ``cfg``'s arm takes ``physics`` (an ArmPhysics) as its own for every episode: the
     events that randomize the arm's physics are dropped (a task cell, an eval on one arm)."""

@@ -91,12 +91,31 @@ def _train_on_physics(cfg, path: str) -> None:
     physics = load_physics_for(cfg.task, path)
     task = task_cfg(cfg.task)
     cfg.env["physics"] = physics.to_dict()
+    if physics.pm95 and cfg.env.get("physics_widths", "fit") == "fit":
+        print(f"--physics {path}: the arm's randomization widths come from the fit's uncertainty "
+              f"({_fit_ranges(task, physics)}; --set env.physics_widths=task keeps the task's ranges)")
     step_ms = 1e3 * task.scene.timestep * task.decimation
     latency_ms = 1e3 * physics.command_latency_s
     if latency_ms > 0:
         print(f"--physics {path}: command latency {latency_ms:.1f} ms = {latency_ms / step_ms:.2f} control steps of "
               f"{step_ms:.0f} ms; the env models latency as actions.max_latency_steps (now "
               f"{task.actions.max_latency_steps}); set it with --set if the policy should train on it")
+
+
+def _fit_ranges(task, physics) -> str:
+    """The events' new ranges beside the task's, for the message."""
+    from simreal.mdp.events import fit_widths
+    from simreal.robots import get_robot
+    from simreal.robots.physics import model_values
+    from simreal.sim.scene import build_scene
+
+    m, robot = build_scene(task.scene), get_robot(task.scene.robot)
+    widths = fit_widths(physics, model_values(m, [m.joint(j).dofadr[0] for j in robot.joint_names],
+                                              [m.actuator(a).id for a in robot.actuator_names]))
+    shown = [f"{name} x{widths[ev.func][0]:g}-{widths[ev.func][1]:g} (task: x{ev.params['scale'][0]:g}-"
+             f"{ev.params['scale'][1]:g})" for name, ev in task.events.items()
+             if ev.func in widths and "scale" in ev.params]
+    return ", ".join(shown) or "no arm-physics event in this task"
 
 
 def _train(args) -> int:

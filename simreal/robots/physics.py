@@ -10,6 +10,7 @@ Keys, each optional, per joint in the robot's canonical order::
     actuator_kp_scale: 1.0           # multiplies the position servos' stiffness
     actuator_kv_scale: 1.0           # multiplies their damping
     command_latency_s: 0.0           # commands take effect this much later
+    pm95: {key: 95 % half-width}     # a fit's uncertainty (simreal sysid writes it), each shaped like its key
 
 A key left out keeps the robot model's value.
 """
@@ -44,6 +45,9 @@ class ArmPhysics:
     actuator_kp_scale: float = 1.0
     actuator_kv_scale: float = 1.0
     command_latency_s: float = 0.0
+    #: a fit's 95 % half-widths, per key as the key's own shape (None: not identified); training
+    #: on a fit takes its randomization widths from them (simreal.mdp.events.fit_widths)
+    pm95: dict | None = None
 
     def to_dict(self) -> dict:
         return {f.name: (list(v) if isinstance(v, tuple) else v)
@@ -60,9 +64,9 @@ def physics_from_dict(raw, num_joints: int, where: str = "physics") -> ArmPhysic
     above zero; latency at most 1 s) and build the physics; an error names the key."""
     if not isinstance(raw, dict):
         raise InputError(f"{where}: must be a mapping of {list(PER_JOINT + SCALARS)}, got {type(raw).__name__}")
-    unknown = sorted(set(map(str, raw)) - set(PER_JOINT + SCALARS))
+    unknown = sorted(set(map(str, raw)) - set(PER_JOINT + SCALARS + ("pm95",)))
     if unknown:
-        raise InputError(f"{where}: unknown key(s) {unknown}; known keys are {list(PER_JOINT + SCALARS)}")
+        raise InputError(f"{where}: unknown key(s) {unknown}; known keys are {list(PER_JOINT + SCALARS + ('pm95',))}")
     values = {}
     for key in PER_JOINT:
         if key not in raw:
@@ -75,11 +79,32 @@ def physics_from_dict(raw, num_joints: int, where: str = "physics") -> ArmPhysic
     for key in SCALARS:
         if key in raw:
             values[key] = _number(where, key, raw[key])
+    if raw.get("pm95") is not None:
+        values["pm95"] = _pm95(raw["pm95"], num_joints, where)
     if values.get("actuator_kp_scale", 1.0) == 0.0:
         raise InputError(f"{where}: actuator_kp_scale must be above 0 (a servo without stiffness holds nothing)")
     if values.get("command_latency_s", 0.0) > MAX_LATENCY_S:
         raise InputError(f"{where}: command_latency_s {values['command_latency_s']} s is above {MAX_LATENCY_S} s")
     return ArmPhysics(**values)
+
+
+def _pm95(raw, num_joints: int, where: str) -> dict:
+    """A fit's half-widths: a mapping of the physics keys, each shaped like its value, every
+    entry a non-negative number or null (not identified)."""
+    if not isinstance(raw, dict):
+        raise InputError(f"{where}: pm95 must be a mapping of {list(PER_JOINT + SCALARS)}, got {raw!r}")
+    unknown = sorted(set(map(str, raw)) - set(PER_JOINT + SCALARS))
+    if unknown:
+        raise InputError(f"{where}: pm95 has unknown key(s) {unknown}; known keys are {list(PER_JOINT + SCALARS)}")
+    out = {}
+    for key, v in raw.items():
+        if key in PER_JOINT:
+            if not isinstance(v, (list, tuple)) or len(v) != num_joints:
+                raise InputError(f"{where}: pm95.{key} must be a list of {num_joints} numbers or nulls, got {v!r}")
+            out[key] = [None if x is None else _number(where, f"pm95.{key}[{i}]", x) for i, x in enumerate(v)]
+        else:
+            out[key] = None if v is None else _number(where, f"pm95.{key}", v)
+    return out
 
 
 def _number(where: str, key: str, x) -> float:

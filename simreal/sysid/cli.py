@@ -30,6 +30,7 @@ def add_verbs(verbs, bench) -> None:
 
 
 def _sysid(args) -> int:
+    import dataclasses
     from pathlib import Path
 
     from simreal.deploy.inputs import parse_mapping
@@ -42,7 +43,8 @@ def _sysid(args) -> int:
     print(f"simreal sysid: {len(rec.t_cmd)} commands, {len(rec.t_q)} joint states over {rec.t_q[-1]:.1f} s; "
           f"fitting servo gains, latency, armature and friction loss ...", flush=True)
     result = fit(rec, robot, max_iters=args.max_iters)
-    out = result["physics"].save(args.out)
+    pm95 = {key: entry["pm95"] for key, entry in summary(result)["fit"].items()}
+    out = dataclasses.replace(result["physics"], pm95=pm95).save(args.out)  # train --physics reads the widths
     plot = Path(args.plot) if args.plot else Path(out).with_suffix(".png")
     plot_fit(result, robot, plot)
     print(json.dumps(summary(result) | {"out": str(out), "plot": str(plot)}))
