@@ -3,9 +3,10 @@
 A proposer is any callable ``proposer(ctx: PartContext) -> list[JointProposal]``; register
 one with ``register_proposer(name, fn)`` (e.g. a vision-language model that writes joints
 as code) and pick it with ``build_twin(..., proposer=name)``. The default, "geometric",
-needs no network: thin panels hinge on an edge (shared with the parent's boundary,
-opposite the handle), parts inside the parent's box slide out of it, round parts spin
-about their contact normal, other parts turn about their contact patch; fixed always.
+needs no network: thin or framed panels hinge on an edge (shared with the parent's
+boundary, opposite the handle) or in the frame member beside it, or slide in their plane;
+parts inside the parent's box slide out of it; parts set into a face push in; round parts
+spin about their contact normal, other parts turn about their contact patch; fixed always.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from simreal.twin.cleaning import Part
 JOINT_TYPES = ("revolute", "prismatic", "continuous", "fixed")
 # a part that can sink into its parent is a button before it is a knob: it beats a free spin (3 + 1)
 PUSH_PRIOR = 4.0
-SASH_RATIO = 0.15  # a framed panel's depth (5-95 % of its surface) against its smaller side
+SASH_RATIO = 0.15  # a framed panel's depth (the band holding 85 % of its surface) against its smaller side
 SET_INTO_M = 0.0025  # a part whose inner end is this far below its parent's face sits in a hole
 FRAME_GAP_M = 0.004  # a panel edge this far inside its parent's outline may hinge in the frame beyond it
+FRAME_MAX = 0.25  # ... when the frame member is narrower than this share of the panel
 
 
 @dataclass
@@ -327,7 +329,8 @@ def _panel_proposals(ctx, q, slab, p_lo, p_hi, p_mid, to_world) -> list[JointPro
                                        f"panel hinged on its {side} edge: " + ", ".join(why),
                                        max_travel=np.pi, min_travel=0.6, two_sided=True, refinable=True))
             gap = abs(parent_edge - edge)
-            if not flush and gap > FRAME_GAP_M:  # a door between the posts of a frame: its hinge may sit in the post
+            if not flush and FRAME_GAP_M < gap < FRAME_MAX * (hi[v] - lo[v]):  # a door between the posts of a frame:
+                # its hinge may sit in the post
                 framed = pivot.copy()
                 framed[v] = edge + s * gap / 2
                 framed[k] = (s0 + s1) / 2
