@@ -87,3 +87,26 @@ def test_a_handle_through_a_door_hangs_from_the_door(tmp_path, monkeypatch):
     assert joints["latch"]["parent"] == "door"
     door = evaluate(case / "twin", case / "gt.urdf")["joints"][0]
     assert door["child"] == "door" and door["axis_ok"] and door["origin_ok"], door
+
+
+def test_a_model_with_a_repeated_asset_name_and_unknown_elements_is_repaired_in_a_copy(tmp_path):
+    """LIBERO's stoves define one texture name twice and its fridge carries a <region>
+    element: MuJoCo refuses both; the copy keeps the first definition, drops the element and
+    still finds the files next to the original."""
+    import mujoco
+    import trimesh
+
+    from simreal.twin.real_set import _repaired
+
+    src = tmp_path / "src"
+    (src / "parts").mkdir(parents=True)
+    trimesh.creation.box(extents=[0.1, 0.1, 0.1]).export(src / "parts" / "cube.stl")
+    (src / "model.xml").write_text("""<mujoco><compiler meshdir="parts"/>
+  <asset><mesh name="cube" file="cube.stl"/><mesh name="cube" file="cube.stl"/></asset>
+  <worldbody><body name="b"><joint type="hinge"/><geom type="mesh" mesh="cube"/><region name="r"/></body></worldbody>
+</mujoco>""")
+    with pytest.raises(ValueError):
+        mujoco.MjModel.from_xml_path(str(src / "model.xml"))
+    fixed = _repaired(src / "model.xml", tmp_path / "work" / "model.xml")
+    model = mujoco.MjModel.from_xml_path(str(fixed))
+    assert model.nmesh == 1 and model.njnt == 1

