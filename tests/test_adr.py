@@ -36,6 +36,30 @@ def test_ranges_widen_on_success_and_narrow_on_failure_within_bounds():
     assert adr.ranges == {"actuator_gains": [1.0, 1.0], "joint_damping": [1.0, 1.0]}  # back, never past nominal
 
 
+def test_one_batch_of_episode_ends_moves_a_boundary_once_and_stale_episodes_do_not_count():
+    """Time-outs end hundreds of episodes at once: those played at a boundary that has just
+    moved say nothing about the new one; episodes running when a checkpoint's ranges come back
+    were drawn before them."""
+    env = make_env("franka-reach", num_envs=256, seed=0, adr={"episodes": 4, "step": 0.1, "boundary_prob": 1.0})
+    env.adr.record(torch.arange(256), torch.ones(256, dtype=torch.bool))
+    assert all(r == [0.9, 1.1] for r in env.adr.ranges.values()), env.adr.ranges  # one step each, not ~16
+    assert env.adr.moves == 4
+    state = env.adr.state_dict()
+    state["ranges"]["joint_damping"] = [0.5, 2.0]
+    env.adr.load_state_dict(state)
+    env.adr.record(torch.arange(256), torch.ones(256, dtype=torch.bool))
+    assert env.adr.ranges["joint_damping"] == [0.5, 2.0] and env.adr.moves == 4
+
+
+@pytest.mark.parametrize("state", [[1], {"ranges": [1]}, {"outcomes": []}])
+def test_a_malformed_adr_state_in_a_checkpoint_is_refused_by_name(state):
+    env = _env()
+    with pytest.raises(InputError, match="ADR state is malformed"):
+        env.adr.load_state_dict(state)
+    env.adr.load_state_dict({"outcomes": {"joint_damping/0": "xyz"}, "moves": "a"})  # bad entries are skipped
+    assert env.adr.outcomes[("joint_damping", 0)] == [] and env.adr.moves == 0
+
+
 def test_a_success_rate_between_the_thresholds_holds_the_range():
     env = _env(widen_at=0.9, narrow_at=0.1)
     env.adr.ranges["joint_damping"] = [0.5, 2.0]
@@ -67,6 +91,7 @@ def test_boundary_episodes_run_at_the_boundary_and_the_rest_inside_the_range():
 
 
 @pytest.mark.parametrize("adr,message", [
+    ({"events": ["joint_damping", "joint_damping"]}, "names an event twice"),
     ({"stepp": 0.1}, "unknown keys ['stepp']"),
     ({"events": ["reach_target"]}, "not reset events with a scale range"),
     ({"events": []}, "env.adr.events must be a non-empty list"),

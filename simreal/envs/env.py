@@ -36,6 +36,9 @@ class ManipulationEnv:
         self.task_id = task_id
         self.robot = get_robot(cfg.scene.robot)
         self.model = build_scene(cfg.scene)
+        if cfg.physics_widths not in ("fit", "task"):
+            raise InputError(f"env.physics_widths must be 'fit' (from the fit's uncertainty) or 'task' (the task's "
+                             f"own ranges), got {cfg.physics_widths!r}")
         if cfg.physics is not None:
             self._set_physics(cfg.physics)
         self.backend = make_backend(self.model, cfg.num_envs, cfg.backend, cfg.device, cfg.nthread)
@@ -99,9 +102,6 @@ class ManipulationEnv:
         from simreal.robots.physics import apply_to_model, model_values, physics_from_dict
 
         physics = physics_from_dict(raw, self.robot.num_joints, where="env.physics")
-        if self.cfg.physics_widths not in ("fit", "task"):
-            raise InputError(f"env.physics_widths must be 'fit' (from the fit's uncertainty) or 'task' (the task's "
-                             f"own ranges), got {self.cfg.physics_widths!r}")
         m = self.model
         dofs = [m.joint(j).dofadr[0] for j in self.robot.joint_names]
         ctrls = [m.actuator(a).id for a in self.robot.actuator_names]

@@ -43,6 +43,8 @@ def check_adr(raw, events: dict) -> dict:
             or not all(isinstance(e, str) for e in cfg["events"])):
         raise InputError(f"env.adr.events must be a non-empty list of event names; this task's adaptable events "
                          f"(reset events with a scale range): {eligible}")
+    if len(set(cfg["events"])) != len(cfg["events"]):
+        raise InputError(f"env.adr.events names an event twice: {cfg['events']}")
     bad = [e for e in cfg["events"] if e not in eligible]
     if bad:
         raise InputError(f"env.adr.events: {bad} are not reset events with a scale range in this task; "
@@ -80,9 +82,10 @@ class ADR:
         self.cfg = check_adr(raw, env.cfg.events)
         self.names = self.cfg["events"]
         self.ranges = {n: [1.0, 1.0] for n in self.names}
-        # per env: which parameter (index into names, -1: none) and side (0 low, 1 high) it was drawn at
+        # per env: which parameter (index into names, -1: none), side (0 low, 1 high) and value it was drawn at
         self.param = torch.full((env.num_envs,), -1, dtype=torch.long)
         self.side = torch.zeros(env.num_envs, dtype=torch.long)
+        self.value = torch.zeros(env.num_envs, dtype=torch.float64)
         self.outcomes = {(n, s): [] for n in self.names for s in (0, 1)}
         self.moves = 0
 
@@ -102,6 +105,8 @@ class ADR:
         side = torch.randint(2, (n,), generator=env.rng, device=env.device).cpu()
         self.param[ids] = torch.where(draw, which, -1)
         self.side[ids] = side
+        bounds = torch.tensor([self.ranges[n] for n in self.names], dtype=torch.float64)  # (P, 2)
+        self.value[ids] = bounds[which, side]
         for i, name in enumerate(self.names):
             for s in (0, 1):
                 sel = ids[draw & (which == i) & (side == s)]
@@ -117,7 +122,11 @@ class ADR:
         for k, e in enumerate(ids.tolist()):
             i = int(self.param[e])
             if i >= 0:
-                self._outcome(self.names[i], int(self.side[e]), bool(ok[k]))
+                name, side = self.names[i], int(self.side[e])
+                # an episode played at a boundary that has moved since says nothing about the new one
+                if float(self.value[e]) == self.ranges[name][side]:
+                    self._outcome(name, side, bool(ok[k]))
+            self.param[e] = -1
 
     def _outcome(self, name: str, side: int, success: bool) -> None:
         buf = self.outcomes[(name, side)]
@@ -142,16 +151,23 @@ class ADR:
                 "outcomes": {f"{n}/{s}": list(v) for (n, s), v in self.outcomes.items()}}
 
     def load_state_dict(self, state: dict) -> None:
-        """Ranges of the events this run adapts; an event the checkpoint lacks starts at nominal."""
+        """Ranges of the events this run adapts; an event the checkpoint lacks starts at nominal.
+        Episodes running now were drawn before the ranges came back: none counts as a boundary one."""
+        if not isinstance(state, dict) or not all(isinstance(state.get(k, {}), dict) for k in ("ranges", "outcomes")):
+            raise InputError(f"the checkpoint's ADR state is malformed (expected ranges and outcomes mappings), "
+                             f"got {type(state).__name__}")
         for name, r in state.get("ranges", {}).items():
             if name in self.ranges and _is_range(r):
                 self.ranges[name] = [min(max(float(r[0]), self.cfg["bounds"][0]), 1.0),
                                      max(min(float(r[1]), self.cfg["bounds"][1]), 1.0)]
         for key, v in state.get("outcomes", {}).items():
-            name, _, side = key.rpartition("/")
-            if (name, int(side) if side in ("0", "1") else -1) in self.outcomes:
-                self.outcomes[(name, int(side))] = [bool(x) for x in v]
-        self.moves = int(state.get("moves", self.moves))
+            name, _, side = str(key).rpartition("/")
+            if ((name, int(side) if side in ("0", "1") else -1) in self.outcomes and isinstance(v, list)
+                    and all(isinstance(x, bool) for x in v)):
+                self.outcomes[(name, int(side))] = list(v)
+        moves = state.get("moves", self.moves)
+        self.moves = moves if isinstance(moves, int) and not isinstance(moves, bool) else self.moves
+        self.param[:] = -1
 
     def stats(self) -> dict[str, float]:
         """``adr_<event>_low`` / ``_high`` per adapted event."""

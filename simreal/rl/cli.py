@@ -91,7 +91,10 @@ def _train_on_physics(cfg, path: str) -> None:
     physics = load_physics_for(cfg.task, path)
     task = task_cfg(cfg.task)
     cfg.env["physics"] = physics.to_dict()
-    if physics.pm95 and cfg.env.get("physics_widths", "fit") == "fit":
+    if physics.pm95 and cfg.env.get("adr") is not None:
+        print(f"--physics {path}: ADR sets the arm's randomization ranges (from nominal outward); the fit's "
+              "uncertainty is not used")
+    elif physics.pm95 and cfg.env.get("physics_widths", "fit") == "fit":
         print(f"--physics {path}: the arm's randomization widths come from the fit's uncertainty "
               f"({_fit_ranges(task, physics)}; --set env.physics_widths=task keeps the task's ranges)")
     step_ms = 1e3 * task.scene.timestep * task.decimation
@@ -225,7 +228,7 @@ def _play(args) -> int:
     if cfg.task.startswith("gym:"):
         raise InputError("play renders simreal tasks; for gym:<id> use Gymnasium's own render_mode")
     out = render_task(cfg.task, args.out, num_envs=args.num_envs, steps=args.steps, seed=cfg.seed,
-                      policy=Policy(algo.actor), env_overrides=cfg.env)
+                      policy=Policy(algo.actor), env_overrides={k: v for k, v in cfg.env.items() if k != "adr"})
     print(f"wrote {out}")
     return 0
 

@@ -49,7 +49,7 @@ class Runner:
             state = load_checkpoint(path)
             restore(self.algo, state, path)
             adr = getattr(self.env, "adr", None)
-            if adr is not None and "adr" in state.get("env", {}):
+            if adr is not None and isinstance(state.get("env"), dict) and "adr" in state["env"]:
                 adr.load_state_dict(state["env"]["adr"])
             self.iteration, self.env_steps = state["iteration"], state["env_steps"]
             self.best_metric = state["metrics"].get("best_metric", -math.inf)

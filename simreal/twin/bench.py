@@ -43,11 +43,13 @@ def _cases(which: str, n: int, seed: int, kinds, work: Path):
 
     objects, skipped = available()
     if kinds:
-        unknown = set(kinds) - {o.category for o in objects}
+        cats = {o: {o.category, *dict(o.joint_category).values()} for o in objects}
+        known = set().union(*cats.values()) if cats else set()
+        unknown = set(kinds) - known
         if unknown:
-            raise InputError(f"--kinds {sorted(unknown)}: the real set's categories are "
-                             f"{sorted({o.category for o in objects})}")
-        objects = [o for o in objects if o.category in kinds]
+            raise InputError(f"--kinds {sorted(unknown)}: the installed real set's categories are {sorted(known)}"
+                             + (f" (skipped: {'; '.join(skipped)})" if skipped else ""))
+        objects = [o for o in objects if cats[o] & set(kinds)]
     if not objects:
         raise InputError("no real object is available: install gymnasium-robotics, envpool-assets or ogbench "
                          f"({'; '.join(skipped)})")
@@ -96,6 +98,8 @@ def bench_twin(n: int = 100, seed: int = 0, keep: str | None = None, check: bool
             os.environ.pop("SIMREAL_CACHE", None)
         else:
             os.environ["SIMREAL_CACHE"] = old_cache
+    if not times:
+        raise InputError(f"no object of the set could be built: {'; '.join(skipped)}")
     success = n_correct / max(n_joints, 1)
     per_category = {k: {"joints": v[0], "correct": v[1], "success": round(v[1] / max(v[0], 1), 4)}
                     for k, v in sorted(per_cat.items())}

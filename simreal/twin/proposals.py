@@ -328,7 +328,7 @@ def _panel_proposals(ctx, q, slab, p_lo, p_hi, p_mid, to_world) -> list[JointPro
             props.append(JointProposal("revolute", to_world(axis), to_world(pivot), score,
                                        f"panel hinged on its {side} edge: " + ", ".join(why),
                                        max_travel=np.pi, min_travel=0.6, two_sided=True, refinable=True))
-            gap = abs(parent_edge - edge)
+            gap = s * (parent_edge - edge)  # > 0: the edge lies inside the parent's outline
             if not flush and FRAME_GAP_M < gap < FRAME_MAX * (hi[v] - lo[v]):  # a door between the posts of a frame:
                 # its hinge may sit in the post
                 framed = pivot.copy()

@@ -161,17 +161,18 @@ def model_xml(obj: RealObject, work: Path) -> Path:
 def _repaired(src: Path, out: Path) -> Path:
     """A copy of the MJCF ``src`` that MuJoCo compiles: an asset defined twice under one name
     keeps its first definition, elements MuJoCo does not know (LIBERO's ``<region>``) are
-    dropped, and file paths are made absolute so the copy can live elsewhere."""
+    dropped (in ``src`` itself, not in files it includes), and the mesh, texture and include
+    directories are made absolute so the copy can live elsewhere."""
     import xml.etree.ElementTree as ET
 
     root = ET.parse(src).getroot()
     comp = root.find("compiler")
-    attrs = {} if comp is None else comp.attrib
-    dirs = {"mesh": attrs.get("meshdir", attrs.get("assetdir", "")),
-            "hfield": attrs.get("meshdir", attrs.get("assetdir", "")),
-            "texture": attrs.get("texturedir", attrs.get("assetdir", "")), "include": ""}
-    for key in ("meshdir", "texturedir", "assetdir"):
-        attrs.pop(key, None)
+    if comp is None:
+        comp = ET.Element("compiler")
+        root.insert(0, comp)
+    asset_dir = comp.attrib.pop("assetdir", "")
+    for key in ("meshdir", "texturedir"):  # absolute, so the copy (and files it includes) resolve as before
+        comp.set(key, str((src.parent / comp.get(key, asset_dir)).resolve()))
     seen = set()
     for parent in list(root.iter()):
         for el in list(parent):
@@ -182,8 +183,8 @@ def _repaired(src: Path, out: Path) -> Path:
             else:
                 if parent.tag == "asset" and el.get("name"):
                     seen.add((el.tag, el.get("name")))
-                if el.get("file") and el.tag in dirs:
-                    el.set("file", str((src.parent / dirs[el.tag] / el.get("file")).resolve()))
+                if el.tag == "include" and el.get("file"):
+                    el.set("file", str((src.parent / el.get("file")).resolve()))
     out.parent.mkdir(parents=True, exist_ok=True)
     ET.ElementTree(root).write(out)
     return out
