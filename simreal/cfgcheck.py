@@ -4,6 +4,8 @@ dataclass field's annotation and limits, refused with the key's name (``steps: -
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import math
 
 from simreal.errors import InputError
@@ -52,3 +54,68 @@ def check_limits(value, bounds: tuple, key: str) -> None:
         if (low is not None and v < low) or (high is not None and v > high):
             rule = " and ".join(r for r in (low is not None and f">= {low}", high is not None and f"<= {high}") if r)
             raise InputError(f"config key {key!r} must be {rule}, got {v!r}")
+
+
+def is_section(value) -> bool:
+    """A config dataclass (``actions``, ``scene``) or a table of them (``events``, ``rewards``)."""
+    return dataclasses.is_dataclass(value) or (isinstance(value, dict) and bool(value)
+                                               and all(dataclasses.is_dataclass(v) for v in value.values()))
+
+
+def merge_section(current, value, key: str):
+    """``value`` (a nested mapping from ``--set env.a.b=...``) merged into the section ``current``:
+    the fields it names change (checked against their annotations), the rest stay; in a table of
+    terms, ``null`` removes a term (``env.events.joint_damping=null``) and a term's ``params``
+    merge key by key (``env.events.joint_damping.params.scale=[1,1]``)."""
+    if not isinstance(value, dict):
+        raise InputError(f"config key {key!r} is a section; set its fields ({key}.<field>=...), got {value!r}")
+    if not dataclasses.is_dataclass(current):  # a table of terms
+        out = dict(current)
+        for name, sub in value.items():
+            if name not in current:
+                raise InputError(f"config key {key!r} has no term {name!r}; its terms: {sorted(current)}")
+            if sub is None:
+                del out[name]
+            else:
+                out[name] = merge_section(current[name], sub, f"{key}.{name}")
+        return out
+    fields = {f.name: f for f in dataclasses.fields(current)}
+    changes = {}
+    for name, sub in value.items():
+        where = f"{key}.{name}"
+        if name not in fields:
+            raise InputError(f"config key {where!r} is unknown; {key} has {sorted(fields)}")
+        old = getattr(current, name)
+        if is_section(old):
+            changes[name] = merge_section(old, sub, where)
+        elif callable(old):
+            raise InputError(f"config key {where!r} is a function ({getattr(old, '__name__', old)}); it cannot be set "
+                             f"from a config")
+        elif name == "params" and isinstance(old, dict) and callable(getattr(current, "func", None)):
+            changes[name] = {**old, **_params(current.func, sub, where)}
+        else:
+            changes[name] = coerce(sub, str(fields[name].type), where)
+    limits = getattr(current, "LIMITS", {})
+    for name, v in changes.items():
+        if name in limits and v is not None:
+            check_limits(v, limits[name], f"{key}.{name}")
+    return dataclasses.replace(current, **changes)
+
+
+def _params(func, value, key: str) -> dict:
+    """A term's params override: a mapping of the names ``func`` takes after (env, ...)."""
+    if not isinstance(value, dict):
+        raise InputError(f"config key {key!r} needs a mapping of parameter names, got {value!r}")
+    sig = inspect.signature(func)
+    if not any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
+        names = [n for n, p in sig.parameters.items()
+                 if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and n not in ("env", "env_ids")]
+        bad = sorted(set(value) - set(names))
+        if bad:
+            raise InputError(f"config key {key!r}: {func.__name__} takes no parameter {bad}; it takes {names}")
+    scale = value.get("scale")
+    if "scale" in value and not (isinstance(scale, (list, tuple)) and len(scale) == 2
+                                 and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in scale)
+                                 and all(math.isfinite(x) and x > 0 for x in scale) and scale[0] <= scale[1]):
+        raise InputError(f"config key {key}.scale must be [low, high], factors with 0 < low <= high, got {scale!r}")
+    return value

@@ -13,7 +13,7 @@ import pkgutil
 from dataclasses import dataclass
 from typing import Callable
 
-from simreal.cfgcheck import SCALAR_TYPES, check_limits, coerce
+from simreal.cfgcheck import SCALAR_TYPES, check_limits, coerce, is_section, merge_section
 from simreal.envs.config import EnvCfg
 from simreal.errors import InputError, UnknownNameError
 
@@ -59,7 +59,8 @@ def task_spec(task_id: str) -> TaskSpec:
 
 
 def task_cfg(task_id: str, **overrides) -> EnvCfg:
-    """The task's config with top-level fields overridden (num_envs=..., seed=...)."""
+    """The task's config with fields overridden (num_envs=..., seed=...); a section (actions, scene,
+    a table of terms) takes a nested mapping of the fields to change (``cfgcheck.merge_section``)."""
     cfg = task_spec(task_id).factory()
     unknown = set(overrides) - {f.name for f in dataclasses.fields(cfg)}
     if unknown:
@@ -68,7 +69,11 @@ def task_cfg(task_id: str, **overrides) -> EnvCfg:
     types = {f.name: str(f.type) for f in dataclasses.fields(cfg)}
     checked = {}
     for key, value in overrides.items():
-        if types[key] in SCALAR_TYPES:  # term tables and scene configs are checked where they are used
+        if callable(getattr(cfg, key)):
+            raise InputError(f"env.{key} is a function ({getattr(cfg, key).__name__}); it cannot be set from a config")
+        if is_section(getattr(cfg, key)):  # env.actions.max_latency_steps=1, env.events.joint_damping=null
+            value = merge_section(getattr(cfg, key), value, f"env.{key}")
+        elif types[key] in SCALAR_TYPES:
             value = coerce(value, types[key], f"env.{key}")
             if key in cfg.LIMITS:
                 check_limits(value, cfg.LIMITS[key], f"env.{key}")

@@ -179,9 +179,10 @@ def test_training_on_a_fit_makes_it_the_nominal_and_the_tasks_randomization_cent
     proc = subprocess.run([sys.executable, "-m", "simreal.cli", "train", "franka-reach", "--run-dir", str(run),
                            "--physics", str(path), *tiny], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "command latency 15.0 ms = 0.75 control steps" in proc.stdout
-    saved = yaml.safe_load((run / "config.yaml").read_text())["env"]["physics"]  # resume and eval rebuild it
-    assert saved["joint_armature"] == [0.3] * 7 and saved["actuator_kp_scale"] == 0.5
+    assert "command latency 15.0 ms: each episode delays actions by 0 to 1 control steps of 20 ms" in proc.stdout
+    saved = yaml.safe_load((run / "config.yaml").read_text())["env"]  # resume and eval rebuild it
+    assert saved["physics"]["joint_armature"] == [0.3] * 7 and saved["physics"]["actuator_kp_scale"] == 0.5
+    assert saved["actions"]["max_latency_steps"] == 1  # the fitted 15 ms, rounded up to whole control steps
     bad = tmp_path / "bad.yaml"
     bad.write_text("actuator_kv_scale: -2\n")
     proc = subprocess.run([sys.executable, "-m", "simreal.cli", "train", "franka-reach", "--physics", str(bad)],

@@ -154,21 +154,27 @@ def test_reset_randomization_lands_per_env():
     assert torch.equal(after[2:], before[2:]) and not torch.equal(after[:2], before[:2])
 
 
-def test_action_latency_delays_the_command():
-    cfg = task_cfg("franka-reach", num_envs=N)
-    cfg.actions.max_latency_steps = 2
+@pytest.mark.parametrize("task", ["franka-reach", "franka-lift-ik"])  # joint deltas, tool-point deltas
+def test_action_latency_delays_the_command(task):
+    """Two envs of one seed draw the same delays; one is pushed once, the other is not: each
+    env's joint target leaves its twin's on the step its delay says."""
     from simreal.envs.env import ManipulationEnv
 
-    env = ManipulationEnv(cfg)
-    latency = env.action.latency.clone()
-    assert set(latency.tolist()) <= {0, 1, 2}
-    start = env.action.target.clone()
+    envs = []
+    for _ in range(2):
+        cfg = task_cfg(task, num_envs=N)
+        cfg.actions.max_latency_steps = 2
+        envs.append(ManipulationEnv(cfg))
+    pushed, still = envs
+    latency = pushed.action.delay.latency.clone()
+    assert torch.equal(latency, still.action.delay.latency) and set(latency.tolist()) == {0, 1, 2}
     moved_at = torch.full((N,), -1)
-    push = torch.zeros(N, env.num_actions)
+    push = torch.zeros(N, pushed.num_actions)
     push[:, 0] = 1.0
     for step in range(3):
-        env.step(push if step == 0 else torch.zeros(N, env.num_actions))
-        moved = (env.action.target[:, 0] - start[:, 0]).abs() > 1e-6
+        pushed.step(push if step == 0 else torch.zeros_like(push))
+        still.step(torch.zeros_like(push))
+        moved = (pushed.action.target - still.action.target).abs().amax(dim=1) > 1e-5
         moved_at[(moved_at < 0) & moved] = step
     assert torch.equal(moved_at, latency)
 

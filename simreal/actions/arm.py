@@ -63,6 +63,32 @@ def write_arm_ctrl(env, env_ids, arm_target: torch.Tensor, gripper_action: torch
             ctrl[env_ids, env.gripper_ctrl_id] = g
 
 
+class ActionDelay:
+    """Action latency in training: each env plays the action it was given ``latency[env]``
+    control steps ago, a delay drawn per episode from 0..``max_steps`` (``actions.max_latency_steps``)."""
+
+    def __init__(self, env, num_actions: int, max_steps: int):
+        self.env, self.max_steps = env, max_steps
+        n, dev = env.num_envs, env.device
+        self.history = torch.zeros(n, max_steps + 1, num_actions, device=dev)
+        self.latency = torch.zeros(n, dtype=torch.long, device=dev)
+        self._rows = torch.arange(n, device=dev)
+
+    def reset(self, env_ids: torch.Tensor) -> None:
+        self.history[env_ids] = 0.0
+        if self.max_steps > 0:
+            self.latency[env_ids] = torch.randint(0, self.max_steps + 1, (len(env_ids),), generator=self.env.rng,
+                                                  device=self.env.device)
+
+    def __call__(self, actions: torch.Tensor) -> torch.Tensor:
+        """The actions to play now, given this step's."""
+        if self.max_steps == 0:
+            return actions
+        self.history[:] = torch.roll(self.history, 1, dims=1)
+        self.history[:, 0] = actions
+        return self.history[self._rows, self.latency]
+
+
 def f32(values) -> np.ndarray:
     return np.asarray(values, dtype=np.float64).astype(np.float32)
 

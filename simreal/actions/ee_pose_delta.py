@@ -10,6 +10,8 @@ The joint target accumulates like :class:`JointPositionDeltaAction`'s (``max_tar
 ``gripper``, the last column opens (> 0) or closes (<= 0) the gripper; without it the
 gripper control is left to events (e.g. closed on a held part). ``workspace`` keeps the
 commanded tool point inside a box (e.g. above the table), so pressing into it winds nothing up.
+Latency (``max_latency_steps``): the action played is one given up to that many steps ago
+(:class:`~simreal.actions.arm.ActionDelay`), applied to the arm as it is now.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from simreal.actions import ActionType
-from simreal.actions.arm import ArmTarget, bounded_target, check_arm, f32, write_arm_ctrl
+from simreal.actions.arm import ActionDelay, ArmTarget, bounded_target, check_arm, f32, write_arm_ctrl
 from simreal.errors import InputError
 from simreal.lazy import LazyModule
 
@@ -29,8 +31,6 @@ DAMPING = 0.05  # DLS damping (lambda), keeps steps bounded near singularities
 
 def check(cfg) -> None:
     check_arm(cfg)
-    if cfg.max_latency_steps:
-        raise InputError(f"{cfg.type} actions do not model latency; set actions.max_latency_steps=0")
     box = cfg.workspace
     try:
         ok = box is None or (len(box) == 3 and all(len(b) == 2 and float(b[0]) < float(b[1]) for b in box))
@@ -57,19 +57,21 @@ class EePoseDeltaAction:
         self.box = torch.tensor(cfg.workspace, dtype=torch.float32, device=dev) if cfg.workspace is not None else None
         self.last_action = torch.zeros(n, self.num_actions, device=dev)
         self.prev_action = torch.zeros(n, self.num_actions, device=dev)
+        self.delay = ActionDelay(env, self.num_actions, cfg.max_latency_steps)
 
     def reset(self, env_ids: torch.Tensor) -> None:
         self.target[env_ids] = self.env.joint_pos[env_ids]
         self.held_rotmat[env_ids] = self.env.ee_rotmat[env_ids]
         self.last_action[env_ids] = 0.0
         self.prev_action[env_ids] = 0.0
+        self.delay.reset(env_ids)
         opened = torch.ones(len(env_ids), 1, device=self.env.device) if self.cfg.gripper else None
         write_arm_ctrl(self.env, env_ids, self.target[env_ids], opened)  # episodes start with an open hand
 
     def apply(self, actions: torch.Tensor) -> None:
         self.prev_action[:] = self.last_action
         self.last_action[:] = actions
-        a = actions.clamp(-self.cfg.clip, self.cfg.clip)
+        a = self.delay(actions).clamp(-self.cfg.clip, self.cfg.clip)
         max_rot = self.cfg.scale * ROT_PER_M
         if self.num_pose == 6:
             rot = a[:, 3:6] * max_rot

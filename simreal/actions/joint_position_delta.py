@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from simreal.actions import ActionType
-from simreal.actions.arm import ArmTarget, bounded_target, check_arm, no_workspace, write_arm_ctrl
+from simreal.actions.arm import ActionDelay, ArmTarget, bounded_target, check_arm, no_workspace, write_arm_ctrl
 from simreal.errors import InputError
 from simreal.lazy import LazyModule
 
@@ -28,7 +28,7 @@ class JointPositionDeltaAction:
     also what the deployment node streams to a forward position controller;
     ``max_target_error`` keeps it near the measured pose. With
     ``gripper``, the last action column opens (> 0) or closes (<= 0) the gripper.
-    Latency: each env plays the action it was given ``latency[env]`` control steps ago.
+    Latency: :class:`~simreal.actions.arm.ActionDelay`.
     """
 
     def __init__(self, env, cfg):
@@ -45,20 +45,14 @@ class JointPositionDeltaAction:
         self.target = torch.zeros(n, self.num_arm, device=dev)
         self.last_action = torch.zeros(n, self.num_actions, device=dev)
         self.prev_action = torch.zeros(n, self.num_actions, device=dev)
-        self.history = torch.zeros(n, cfg.max_latency_steps + 1, self.num_actions, device=dev)
-        self.latency = torch.zeros(n, dtype=torch.long, device=dev)
-        self._rows = torch.arange(n, device=dev)
+        self.delay = ActionDelay(env, self.num_actions, cfg.max_latency_steps)
 
     def reset(self, env_ids: torch.Tensor) -> None:
         env = self.env
         self.target[env_ids] = env.joint_pos[env_ids]
         self.last_action[env_ids] = 0.0
         self.prev_action[env_ids] = 0.0
-        self.history[env_ids] = 0.0
-        if self.cfg.max_latency_steps > 0:
-            self.latency[env_ids] = torch.randint(
-                0, self.cfg.max_latency_steps + 1, (len(env_ids),), generator=env.rng, device=env.device
-            )
+        self.delay.reset(env_ids)
         has_gripper = env.robot.gripper_actuator is not None  # every episode starts with an open gripper
         gripper = torch.ones(len(env_ids), 1, device=env.device) if has_gripper else None
         write_arm_ctrl(self.env, env_ids, self.target[env_ids], gripper)
@@ -67,11 +61,7 @@ class JointPositionDeltaAction:
         """actions: (num_envs, num_actions), finite."""
         self.prev_action[:] = self.last_action
         self.last_action[:] = actions
-        if self.cfg.max_latency_steps > 0:
-            self.history[:] = torch.roll(self.history, 1, dims=1)
-            self.history[:, 0] = actions
-            actions = self.history[self._rows, self.latency]
-        actions = actions.clamp(-self.cfg.clip, self.cfg.clip)
+        actions = self.delay(actions).clamp(-self.cfg.clip, self.cfg.clip)
         self.target[:] = bounded_target(self, self.proposed(actions[:, : self.num_arm]))
         write_arm_ctrl(self.env, None, self.target, actions[:, self.num_arm :] if self.cfg.gripper else None)
 

@@ -97,6 +97,18 @@ def add_verbs(verbs, bench) -> None:
                    help="run the policy node with SCHED_FIFO at this priority (needs root or CAP_SYS_NICE)")
     p.set_defaults(func=_bench_deploy)
 
+    p = bench.add_parser("transfer", help="deployed success over ROS 2 on arms with hidden physics, per policy "
+                                          "(the transfer table)")
+    p.add_argument("--policy", action="append", default=[], metavar="NAME=BUNDLE",
+                   help="a policy to deploy (repeatable); {arm} in BUNDLE picks one bundle per arm file")
+    p.add_argument("--arms", nargs="+", required=True, metavar="ARM.yaml", help="hidden-physics files (sim-robot "
+                   "--physics); the model's own arm is the nominal column")
+    p.add_argument("--episodes", type=positive_int, default=10, help="task-cell episodes per policy and arm")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", help="JSON of every cell, written as each finishes; a rerun skips cells already there")
+    p.add_argument("--png", help="also draw the table as a heat map")
+    p.set_defaults(func=_bench_transfer)
+
 
 def _export(args) -> int:
     from simreal.export.from_run import export_run
@@ -219,4 +231,14 @@ def _bench_deploy(args) -> int:
     rates = [float(r) for r in args.rates.split(",") if r]
     print(json.dumps(bench_deploy(args.bundle, rates=rates, seconds=args.seconds, iterations=args.iterations,
                                   realtime_priority=args.realtime_priority)))
+    return 0
+
+
+def _bench_transfer(args) -> int:
+    from simreal.deploy.transfer import bench_transfer, markdown, parse_policies
+
+    result = bench_transfer(parse_policies(args.policy), args.arms, episodes=args.episodes, seed=args.seed,
+                            out=args.out, png=args.png)
+    print(markdown(result))
+    print(json.dumps({k: result[k] for k in ("episodes", "seed", "target", "summary")}))
     return 0

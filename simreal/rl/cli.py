@@ -100,9 +100,17 @@ def _train_on_physics(cfg, path: str) -> None:
     step_ms = 1e3 * task.scene.timestep * task.decimation
     latency_ms = 1e3 * physics.command_latency_s
     if latency_ms > 0:
-        print(f"--physics {path}: command latency {latency_ms:.1f} ms = {latency_ms / step_ms:.2f} control steps of "
-              f"{step_ms:.0f} ms; the env models latency as actions.max_latency_steps (now "
-              f"{task.actions.max_latency_steps}); set it with --set if the policy should train on it")
+        actions = cfg.env.setdefault("actions", {})
+        if not isinstance(actions, dict):
+            return
+        if "max_latency_steps" in actions:
+            print(f"--physics {path}: command latency {latency_ms:.1f} ms; actions.max_latency_steps="
+                  f"{actions['max_latency_steps']} as set")
+        else:
+            actions["max_latency_steps"] = math.ceil(latency_ms / step_ms - 1e-9)
+            print(f"--physics {path}: command latency {latency_ms:.1f} ms: each episode delays actions by 0 to "
+                  f"{actions['max_latency_steps']} control steps of {step_ms:.0f} ms (env.actions.max_latency_steps; "
+                  f"--set it to choose)")
 
 
 def _fit_ranges(task, physics) -> str:

@@ -113,9 +113,16 @@ def apply_overrides(cfg, overrides: list[str]):
         path, raw = item.split("=", 1)
         keys = path.split(".")
         node = data
-        for k in keys[:-1]:
+        for i, k in enumerate(keys[:-1]):
+            if i > 0 and keys[0] == "env" and isinstance(node, dict):  # a section of the task's EnvCfg
+                node = node.setdefault(k, {})
+                if not isinstance(node, dict):
+                    raise InputError(f"override {item!r}: env.{'.'.join(keys[1:i + 1])} was set to a value, "
+                                     f"not a section")
+                continue
             if not isinstance(node, dict) or k not in node:
-                raise InputError(f"override {item!r}: no config section {k!r}")
+                hint = f" (task settings go under env., e.g. env.{path})" if i == 0 else ""
+                raise InputError(f"override {item!r}: no config section {k!r}{hint}")
             node = node[k]
         if keys[-1] not in node and keys[0] != "env":
             raise InputError(f"override {item!r}: no key {keys[-1]!r}; valid: {sorted(node)}")

@@ -1,0 +1,59 @@
+"""``simreal bench transfer``: policies, per-arm bundles, the summary against the 0.9 target,
+resuming from a partial ``--out``, and bad input named before any process starts."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from simreal.deploy.transfer import bench_transfer, markdown, parse_policies
+from simreal.errors import InputError, MissingFileError
+
+BUNDLE = Path(__file__).parent / "data" / "franka_reach_bundle"
+
+
+@pytest.fixture
+def arms(tmp_path):
+    paths = []
+    for i in range(2):
+        p = tmp_path / f"arm{i}.yaml"
+        p.write_text("actuator_kp_scale: 0.8\n")
+        paths.append(str(p))
+    return paths
+
+
+def test_a_finished_table_is_read_back_not_rerun_and_summarised(tmp_path, arms):
+    for i in range(2):  # one bundle per arm, as a per-arm sysid policy has
+        shutil.copytree(BUNDLE, tmp_path / f"fit-arm{i}")
+    policies = parse_policies([f"fixed={BUNDLE}", f"fit={tmp_path}/fit-{{arm}}"])
+    cells = {"fixed|nominal": 1.0, "fixed|arm0": 0.95, "fixed|arm1": 0.5, "fit|arm0": 1.0, "fit|arm1": 0.9}
+    out = tmp_path / "table.json"
+    out.write_text(json.dumps({"cells": {k: {"success_rate": v, "episodes": 10} for k, v in cells.items()}}))
+    result = bench_transfer(policies, arms, episodes=10, out=out, png=tmp_path / "t.png")  # nothing left to run
+    fixed, fit = result["summary"]["fixed"], result["summary"]["fit"]
+    assert fixed["hidden_mean"] == pytest.approx(0.725) and fixed["worst_ratio"] == 0.5
+    assert fixed["keeps_target_on_every_arm"] is False
+    assert "nominal" not in fit["success"] and "worst_ratio" not in fit  # no bundle for the model's arm
+    assert (tmp_path / "t.png").stat().st_size > 1000
+    table = markdown(result).splitlines()
+    assert table[0] == "| policy | nominal | arm0 | arm1 | hidden mean | worst / nominal |"
+    assert table[2] == "| fixed | 1.00 | 0.95 | 0.50 | 0.72 | 0.50 |"
+    assert json.loads(out.read_text())["summary"]["fit"]["hidden_min"] == 0.9
+
+
+def test_bad_input_is_named_before_anything_runs(tmp_path, arms):
+    for bad, message in ((["fixed"], "NAME=BUNDLE"), (["a=x", "a=y"], "twice"), ([], "at least one")):
+        with pytest.raises(InputError, match=message):
+            parse_policies(bad)
+    with pytest.raises(MissingFileError, match=r"bundle .*fit-arm0 \(for arm arm0\) does not exist"):
+        bench_transfer({"fit": f"{tmp_path}/fit-{{arm}}"}, arms)
+    with pytest.raises(MissingFileError, match="arm physics file .*nope.yaml does not exist"):
+        bench_transfer({"fixed": str(BUNDLE)}, [str(tmp_path / "nope.yaml")])
+    (tmp_path / "bad.yaml").write_text("actuator_kp_scale: -1\n")
+    with pytest.raises(InputError, match="actuator_kp_scale must be finite and non-negative"):
+        bench_transfer({"fixed": str(BUNDLE)}, [str(tmp_path / "bad.yaml")])
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "arm0.yaml").write_text("actuator_kp_scale: 0.8\n")
+    with pytest.raises(InputError, match="share a name"):
+        bench_transfer({"fixed": str(BUNDLE)}, [arms[0], str(tmp_path / "b" / "arm0.yaml")])
