@@ -23,12 +23,14 @@ from simreal.ros_nodes.launch import free_domain_id, ros_env, spawn, stop
 SETTLE_S = 0.3  # after a reset: fresh joint states and poses reach the policy before its episode starts
 
 
-def _task_of(bundle) -> str | None:
-    """The bundle's task, after checking the bundle here (a clear error before any process starts)."""
+def _task_of(bundle) -> tuple[str | None, dict]:
+    """The bundle's task and that task's parameters (e.g. a twin), after checking the bundle here
+    (a clear error before any process starts)."""
     from simreal.export.bundle import load_bundle
 
-    task = (load_bundle(bundle).spec.provenance or {}).get("task")
-    return str(task) if task else None
+    provenance = load_bundle(bundle).spec.provenance or {}
+    task = provenance.get("task")
+    return (str(task) if task else None), dict(provenance.get("task_params") or {})
 
 
 def _log_tail(path: Path) -> str:
@@ -45,7 +47,10 @@ def run_episodes(bundle, episodes: int = 10, task: str | None = None, seed: int 
     ``on_episode(probe, i)`` runs while episode ``i`` is under way (tests use it to act mid-episode)."""
     from simreal.errors import InputError
 
-    task = task or _task_of(bundle)
+    own_task, task_params = _task_of(bundle)
+    if task and task != own_task:
+        task_params = {}  # another task's cell: the bundle's task parameters are not its
+    task = task or own_task
     if not task:
         raise InputError(f"bundle {bundle} names no task in its provenance; pass --task")
     domain = domain_id if domain_id is not None else free_domain_id()
@@ -55,7 +60,8 @@ def run_episodes(bundle, episodes: int = 10, task: str | None = None, seed: int 
     stats = log_dir / "policy_stats.json"
     sim_log, policy_log = log_dir / "task_cell.log", log_dir / "policy.log"
     hidden = ["--physics", str(Path(physics).resolve())] if physics else []
-    sim = spawn(["sim-robot", "--task", task, "--seed", str(seed), *hidden, "--ros-args",
+    params = [a for k, v in task_params.items() for a in ("--task-param", f"{k}={json.dumps(v)}")]
+    sim = spawn(["sim-robot", "--task", task, "--seed", str(seed), *hidden, *params, "--ros-args",
                  "-p", f"latency_s:={latency_s}", *(sim_params or [])], env, sim_log)
     probe = Probe(domain, watch_commands=False)
     outcomes: list[dict] = []

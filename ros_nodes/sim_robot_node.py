@@ -75,7 +75,8 @@ class SimRobotNode(Node):
         if self.p["task"]:
             from simreal.deploy.task_cell import TaskCell
 
-            self.arm = self.cell = TaskCell(self.p["task"], seed=self.p["seed"], group=self.p["group"], physics=physics)
+            self.arm = self.cell = TaskCell(self.p["task"], seed=self.p["seed"], group=self.p["group"], physics=physics,
+                                            task_params=task_params_of(self.p))
         else:
             self.arm = SingleArm(self.p["robot"], initial_joint_pos=init if len(init) > 1 else None, physics=physics)
         self.rng = np.random.default_rng(self.p["seed"])
@@ -198,6 +199,23 @@ class SimRobotNode(Node):
             self.ee_pub.publish(pose)
 
 
+def task_params_of(p: dict) -> dict:
+    """The ``task_params`` parameter (a JSON object) as a dict; InputError naming it."""
+    import json
+
+    from simreal.errors import InputError
+
+    if not p["task_params"]:
+        return {}
+    try:
+        params = json.loads(p["task_params"])
+    except ValueError as e:
+        raise InputError(f"parameter task_params must be a JSON object, got {p['task_params']!r} ({e})") from None
+    if not isinstance(params, dict):
+        raise InputError(f"parameter task_params must be a JSON object, got {p['task_params']!r}")
+    return params
+
+
 def physics_of(p: dict):
     """The ArmPhysics of ``physics_file`` for the node's robot (the task's, with a task), or None."""
     if not p["physics_file"]:
@@ -208,7 +226,7 @@ def physics_of(p: dict):
     if p["task"]:
         from simreal.registry import task_cfg
 
-        robot = task_cfg(p["task"]).scene.robot
+        robot = task_cfg(p["task"], **task_params_of(p)).scene.robot
     else:
         robot = p["robot"]
     return load_physics(p["physics_file"], get_robot(robot).num_joints)

@@ -8,7 +8,7 @@ import json
 import sys
 
 from simreal.argtypes import nonneg_int, positive_float, positive_int
-from simreal.errors import SimrealError
+from simreal.errors import InputError, SimrealError
 
 # Verb groups contributed by subpackages. Each module defines ``add_verbs(verbs, bench)``,
 # adding its verbs to ``verbs`` and its benchmarks to ``bench`` (both argparse
@@ -48,10 +48,22 @@ def _bench_sim(args) -> int:
     return 0
 
 
+def _env_sets(args) -> dict:
+    """--set env.KEY=VALUE ... (as train's) as the task's env overrides."""
+    from simreal.rl.config import TrainCfg, apply_overrides
+
+    bad = [s for s in args.set if not s.startswith("env.")]
+    if bad:
+        raise InputError(f"--set {bad[0]!r}: {args.verb} takes the task's settings only, env.KEY=VALUE "
+                         f"(e.g. env.twin=DIR)")
+    return apply_overrides(TrainCfg(task=args.task), args.set).env
+
+
 def _rollout(args) -> int:
     from simreal.rollout import rollout
 
-    result = rollout(args.task, num_envs=args.num_envs, steps=args.steps, seed=args.seed)
+    env = _env_sets(args)
+    result = rollout(args.task, num_envs=args.num_envs, steps=args.steps, seed=args.seed, env_overrides=env)
     print(f"{result['task']}: {result['num_envs']} envs x {result['steps']} control steps "
           f"({result['control_dt_s'] * 1000:.0f} ms each) with random actions, "
           f"{result['env_steps_per_s']:,.0f} env-steps/s")
@@ -61,7 +73,8 @@ def _rollout(args) -> int:
     if args.picture:
         from simreal.view import render_task
 
-        print(f"  picture of 4 envs: {render_task(args.task, args.picture, num_envs=4, seed=args.seed)}")
+        picture = render_task(args.task, args.picture, num_envs=4, seed=args.seed, env_overrides=env)
+        print(f"  picture of 4 envs: {picture}")
     print(json.dumps(result))
     return 0
 
@@ -70,7 +83,7 @@ def _view(args) -> int:
     from simreal.view import render_task
 
     path = render_task(args.task, args.out, num_envs=args.num_envs, steps=args.steps, seed=args.seed,
-                       width=args.width, height=args.height)
+                       width=args.width, height=args.height, env_overrides=_env_sets(args))
     print(f"wrote {path}")
     return 0
 
@@ -105,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=positive_int, default=300, help="control steps")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--picture", help="also render 4 envs to this PNG")
+    p.add_argument("--set", action="append", default=[], metavar="env.KEY=VALUE", help="a task setting, as train's")
     p.set_defaults(func=_rollout)
 
     p = verbs.add_parser("view", help="render a few envs of a task to a PNG or MP4")
@@ -115,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--width", type=positive_int, default=480)
     p.add_argument("--height", type=positive_int, default=360)
+    p.add_argument("--set", action="append", default=[], metavar="env.KEY=VALUE", help="a task setting, as train's")
     p.set_defaults(func=_view)
 
     for name in VERB_MODULES:

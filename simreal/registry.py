@@ -21,18 +21,21 @@ from simreal.errors import InputError, UnknownNameError
 @dataclass(frozen=True)
 class TaskSpec:
     id: str
-    factory: Callable[[], EnvCfg]  # returns a fresh config instance
+    factory: Callable[..., EnvCfg]  # returns a fresh config instance
     description: str
+    # keyword arguments of the factory that a user sets like env fields (--set env.twin=DIR):
+    # they choose what the scene is, so a bundle carries them to the task cell (provenance task_params)
+    params: tuple[str, ...] = ()
 
 
 _TASKS: dict[str, TaskSpec] = {}
 _loaded = False
 
 
-def register_task(task_id: str, factory: Callable[[], EnvCfg], description: str) -> None:
+def register_task(task_id: str, factory: Callable[..., EnvCfg], description: str, params: tuple[str, ...] = ()) -> None:
     if task_id in _TASKS and _TASKS[task_id].factory is not factory:
         raise InputError(f"task id {task_id!r} is registered twice")
-    _TASKS[task_id] = TaskSpec(task_id, factory, description)
+    _TASKS[task_id] = TaskSpec(task_id, factory, description, tuple(params))
 
 
 def _load_tasks() -> None:
@@ -59,13 +62,16 @@ def task_spec(task_id: str) -> TaskSpec:
 
 
 def task_cfg(task_id: str, **overrides) -> EnvCfg:
-    """The task's config with fields overridden (num_envs=..., seed=...); a section (actions, scene,
+    """The task's config with fields overridden (num_envs=..., seed=...; the task's own ``params`` go
+    to its factory: twin=DIR); a section (actions, scene,
     a table of terms) takes a nested mapping of the fields to change (``cfgcheck.merge_section``)."""
-    cfg = task_spec(task_id).factory()
+    spec = task_spec(task_id)
+    cfg = spec.factory(**{k: overrides[k] for k in spec.params if k in overrides})
+    overrides = {k: v for k, v in overrides.items() if k not in spec.params}
     unknown = set(overrides) - {f.name for f in dataclasses.fields(cfg)}
     if unknown:
-        raise InputError(f"unknown env config fields {sorted(unknown)}; "
-                         f"valid: {[f.name for f in dataclasses.fields(cfg)]}")
+        raise InputError(f"unknown env config fields {sorted(unknown)}; valid: "
+                         f"{[f.name for f in dataclasses.fields(cfg)] + [*spec.params]}")
     types = {f.name: str(f.type) for f in dataclasses.fields(cfg)}
     checked = {}
     for key, value in overrides.items():
@@ -86,3 +92,8 @@ def make_env(task_id: str, **overrides):
     from simreal.envs.env import ManipulationEnv
 
     return ManipulationEnv(task_cfg(task_id, **overrides), task_id=task_id)
+
+
+def task_params_of(task_id: str, env: dict) -> dict:
+    """The task's factory parameters among a run's env overrides (what a bundle carries to the cell)."""
+    return {k: env[k] for k in task_spec(task_id).params if k in env}

@@ -17,8 +17,9 @@ from simreal.registry import make_env
 
 
 def rollout(task: str, num_envs: int = 256, steps: int = 300, seed: int = 0,
-            policy: Callable | None = None, action_std: float = 0.5, progress: bool = True) -> dict:
-    env = make_env(task, num_envs=num_envs, seed=seed)
+            policy: Callable | None = None, action_std: float = 0.5, progress: bool = True,
+            env_overrides: dict | None = None) -> dict:
+    env = make_env(task, num_envs=num_envs, seed=seed, **(env_overrides or {}))
     gen = torch.Generator(device=env.device).manual_seed(seed)
     obs = env.get_observations()
     episodes = successes = 0

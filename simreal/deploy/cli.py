@@ -47,6 +47,9 @@ def add_verbs(verbs, bench) -> None:
     p.add_argument("--physics", metavar="FILE.yaml",
                    help="this arm's joint damping, friction loss, armature, servo gain scales and command latency "
                         "(see docs/DEPLOY.md); default: the robot model's")
+    p.add_argument("--task-param", action="append", default=[], metavar="NAME=VALUE",
+                   help="a parameter of the task (repeatable), as train's --set env.NAME=VALUE: "
+                        "e.g. --task-param twin=DIR --task-param joint=door_joint for franka-articulate")
     _ros_args_option(p, "$(simreal configs ros/sim_robot.yaml)")
     p.set_defaults(func=_sim_robot)
 
@@ -154,13 +157,31 @@ def _deploy(args) -> int:
     return main(str(bundle_path(args.bundle)), _ros_args(args.ros_args))
 
 
+def _task_params(args) -> str:
+    """--task-param NAME=VALUE ... as the node's task_params JSON ("" for none); values read as YAML."""
+    import yaml
+
+    from simreal.deploy.inputs import parse_mapping
+    from simreal.registry import task_spec
+
+    given = parse_mapping(args.task_param, "--task-param")
+    if given and not args.task:
+        raise InputError("--task-param needs --task")
+    known = task_spec(args.task).params if given else ()
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        raise InputError(f"--task-param: task {args.task} has no parameter {unknown}; its parameters: {list(known)}")
+    return json.dumps({k: yaml.safe_load(v) for k, v in given.items()}) if given else ""
+
+
 def _sim_robot(args) -> int:
     from pathlib import Path
 
     from simreal.ros_nodes.sim_robot_node import PARAMS, main, physics_of
 
     values = {"robot": args.robot, "rate": args.rate, "task": args.task, "seed": args.seed,
-              "physics_file": args.physics and str(Path(args.physics).resolve())}
+              "physics_file": args.physics and str(Path(args.physics).resolve()),
+              "task_params": _task_params(args) or None}
     overrides = {k: v for k, v in values.items() if v is not None}
     physics_of({**PARAMS, **overrides})  # a bad file: one clear line before any process starts
     return main(overrides, _ros_args(args.ros_args))

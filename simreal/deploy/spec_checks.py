@@ -168,6 +168,9 @@ def check_spec(spec, format_version: int, obs_sources, action_types) -> None:
                 _integer(f"recurrent_state.{key} dimension", d, 1, 1 << 20)
     if not isinstance(spec.provenance, dict):
         raise SpecError(f"provenance must be a mapping, got {type(spec.provenance).__name__}")
+    if not isinstance(spec.provenance.get("task_params", {}), dict):
+        raise SpecError(f"provenance.task_params must be a mapping of the task's parameters, got "
+                        f"{spec.provenance['task_params']!r}")
 
 
 def _check_action_columns(spec, n: int) -> None:

@@ -31,10 +31,12 @@ class PoseSource:
 
 class TaskCell:
     """``task_id``: a registered task (``franka-lift-ik``). ``group``: the actor's observation
-    group(s), which say what the policy perceives. Same attributes as
+    group(s), which say what the policy perceives. ``task_params``: the task's own parameters
+    (``register_task(params=...)``), as the bundle's provenance carries them. Same attributes as
     :class:`~simreal.deploy.sim_arm.SingleArm`, plus poses, gripper width, reset and success."""
 
-    def __init__(self, task_id: str, seed: int = 0, group: str | list[str] = "policy", physics=None):
+    def __init__(self, task_id: str, seed: int = 0, group: str | list[str] = "policy", physics=None,
+                 task_params: dict | None = None):
         import torch
 
         from simreal.deploy.from_task import pose_sources_of
@@ -42,7 +44,7 @@ class TaskCell:
         from simreal.mdp.events import fix_arm_physics
         from simreal.registry import task_cfg
 
-        cfg = task_cfg(task_id)
+        cfg = task_cfg(task_id, **(task_params or {}))  # e.g. franka-articulate's twin and joint
         cfg.num_envs, cfg.backend, cfg.device, cfg.nthread, cfg.seed = 1, "mujoco", "cpu", 1, int(seed)
         if physics is not None:  # the arm's nominal physics, fixed: no per-episode draw of them
             fix_arm_physics(cfg, physics)

@@ -43,6 +43,11 @@ def export_run(run_dir: str | Path, out: str | Path, which: str = "best", num_en
     trained = int(load_checkpoint(existing_checkpoint(run_dir, which)).get("env_steps", 0))
     provenance = {"algo": cfg.algo, "seed": cfg.seed, "run_dir": str(run_dir), "checkpoint": which,
                   "training_steps": trained, "planned_steps": int(cfg.steps)}  # the weights' steps, the run's aim
+    from simreal.registry import task_params_of
+
+    task_params = task_params_of(cfg.task, cfg.env)
+    if task_params:  # what the task's scene is made of (e.g. a twin): the task cell builds the same
+        provenance["task_params"] = task_params
     groups = actor.groups if len(actor.groups) > 1 else actor.groups[0]  # several: concatenated in order
     spec = deploy_spec_from_cfg(env.cfg, task_id=cfg.task, group=groups, provenance=provenance)
     return write_bundle(out, actor, spec, example, provenance=provenance)

@@ -152,6 +152,7 @@ def _train(args) -> int:
         base = load_yaml(args.config) if args.config else {}
         cfg = default_cfg(args.task, args.algo, merge(base, overrides))
         cfg = apply_overrides(cfg, args.set)
+        _absolute_task_paths(cfg)
         if args.physics:
             _train_on_physics(cfg, args.physics)
         stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -171,6 +172,18 @@ def _train(args) -> int:
         print(json.dumps({"run_dir": str(run_dir),
                           **{k: v for k, v in metrics.items() if isinstance(v, (int, float))}}))
     return 0
+
+
+def _absolute_task_paths(cfg) -> None:
+    """A task parameter naming an existing path (env.twin=twins/cabinet) is kept absolute, so
+    eval, export and the task cell find it from any directory."""
+    if cfg.task.startswith("gym:"):
+        return
+    from simreal.registry import task_params_of
+
+    for key, value in task_params_of(cfg.task, cfg.env).items():
+        if isinstance(value, str) and value and Path(value).expanduser().exists():
+            cfg.env[key] = str(Path(value).expanduser().resolve())
 
 
 def _int_list(text: str, flag: str) -> list[int]:
