@@ -23,14 +23,19 @@ from simreal.ros_nodes.launch import free_domain_id, ros_env, spawn, stop
 SETTLE_S = 0.3  # after a reset: fresh joint states and poses reach the policy before its episode starts
 
 
-def _task_of(bundle) -> tuple[str | None, dict]:
+def bundle_task(bundle) -> tuple[str | None, dict]:
     """The bundle's task and that task's parameters (e.g. a twin), after checking the bundle here
     (a clear error before any process starts)."""
     from simreal.export.bundle import load_bundle
 
     provenance = load_bundle(bundle).spec.provenance or {}
     task = provenance.get("task")
-    return (str(task) if task else None), dict(provenance.get("task_params") or {})
+    params = dict(provenance.get("task_params") or {})
+    if task and params:  # e.g. a twin that is not on this machine: named now, not by a dead task cell
+        from simreal.registry import task_cfg
+
+        task_cfg(str(task), **params)
+    return (str(task) if task else None), params
 
 
 def _log_tail(path: Path) -> str:
@@ -47,7 +52,7 @@ def run_episodes(bundle, episodes: int = 10, task: str | None = None, seed: int 
     ``on_episode(probe, i)`` runs while episode ``i`` is under way (tests use it to act mid-episode)."""
     from simreal.errors import InputError
 
-    own_task, task_params = _task_of(bundle)
+    own_task, task_params = bundle_task(bundle)
     if task and task != own_task:
         task_params = {}  # another task's cell: the bundle's task parameters are not its
     task = task or own_task

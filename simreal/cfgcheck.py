@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import math
+import re
 
 from simreal.errors import InputError
 
@@ -56,10 +57,12 @@ def check_limits(value, bounds: tuple, key: str) -> None:
             raise InputError(f"config key {key!r} must be {rule}, got {v!r}")
 
 
-def is_section(value) -> bool:
-    """A config dataclass (``actions``, ``scene``) or a table of them (``events``, ``rewards``)."""
-    return dataclasses.is_dataclass(value) or (isinstance(value, dict) and bool(value)
-                                               and all(dataclasses.is_dataclass(v) for v in value.values()))
+def is_section(value, ftype: str = "") -> bool:
+    """A config dataclass (``actions``, ``scene``) or a table of them (``events``, ``rewards``; an
+    empty one too, known by its annotation ``ftype``, e.g. ``dict[str, TerminationTerm]``)."""
+    table = isinstance(value, dict) and (re.fullmatch(r"dict\[str, \w+(Term|Cfg)\]", ftype.strip()) is not None
+                                         or (bool(value) and all(dataclasses.is_dataclass(v) for v in value.values())))
+    return dataclasses.is_dataclass(value) or table
 
 
 def merge_section(current, value, key: str):
@@ -86,13 +89,18 @@ def merge_section(current, value, key: str):
         if name not in fields:
             raise InputError(f"config key {where!r} is unknown; {key} has {sorted(fields)}")
         old = getattr(current, name)
-        if is_section(old):
+        if is_section(old, str(fields[name].type)):
             changes[name] = merge_section(old, sub, where)
         elif callable(old):
             raise InputError(f"config key {where!r} is a function ({getattr(old, '__name__', old)}); it cannot be set "
                              f"from a config")
+        elif re.fullmatch(r"list(\[\w+Cfg\])?", str(fields[name].type).strip()):
+            raise InputError(f"config key {where!r} holds scene parts or hooks ({fields[name].type}); it cannot be "
+                             f"set from a config")
         elif name == "params" and isinstance(old, dict) and callable(getattr(current, "func", None)):
             changes[name] = {**old, **_params(current.func, sub, where)}
+        elif name == "mode" and callable(getattr(current, "func", None)) and sub not in ("startup", "reset"):
+            raise InputError(f"config key {where!r} must be 'startup' or 'reset', got {sub!r}")
         else:
             changes[name] = coerce(sub, str(fields[name].type), where)
     limits = getattr(current, "LIMITS", {})

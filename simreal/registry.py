@@ -26,16 +26,18 @@ class TaskSpec:
     # keyword arguments of the factory that a user sets like env fields (--set env.twin=DIR):
     # they choose what the scene is, so a bundle carries them to the task cell (provenance task_params)
     params: tuple[str, ...] = ()
+    paths: tuple[str, ...] = ()  # those of ``params`` that name files or folders (kept absolute in a run)
 
 
 _TASKS: dict[str, TaskSpec] = {}
 _loaded = False
 
 
-def register_task(task_id: str, factory: Callable[..., EnvCfg], description: str, params: tuple[str, ...] = ()) -> None:
+def register_task(task_id: str, factory: Callable[..., EnvCfg], description: str, params: tuple[str, ...] = (),
+                  paths: tuple[str, ...] = ()) -> None:
     if task_id in _TASKS and _TASKS[task_id].factory is not factory:
         raise InputError(f"task id {task_id!r} is registered twice")
-    _TASKS[task_id] = TaskSpec(task_id, factory, description, tuple(params))
+    _TASKS[task_id] = TaskSpec(task_id, factory, description, tuple(params), tuple(paths))
 
 
 def _load_tasks() -> None:
@@ -76,8 +78,10 @@ def task_cfg(task_id: str, **overrides) -> EnvCfg:
     checked = {}
     for key, value in overrides.items():
         if callable(getattr(cfg, key)):
-            raise InputError(f"env.{key} is a function ({getattr(cfg, key).__name__}); it cannot be set from a config")
-        if is_section(getattr(cfg, key)):  # env.actions.max_latency_steps=1, env.events.joint_damping=null
+            name = getattr(getattr(cfg, key), "__name__", getattr(getattr(getattr(cfg, key), "func", None), "__name__",
+                                                                  "a function"))
+            raise InputError(f"env.{key} is a function ({name}); it cannot be set from a config")
+        if is_section(getattr(cfg, key), types[key]):  # env.actions.max_latency_steps=1, env.events.joint_damping=null
             value = merge_section(getattr(cfg, key), value, f"env.{key}")
         elif types[key] in SCALAR_TYPES:
             value = coerce(value, types[key], f"env.{key}")

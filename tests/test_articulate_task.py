@@ -53,6 +53,8 @@ def test_the_default_chest_drawer_faces_the_robot_and_opens_to_success():
     ("kitchen/hingecabinet", "hingeleftdoor_joint", "robot"),
     ("metaworld/drawer", "drawer_link_joint", "robot"),  # a drawer: pulled straight out
     ("kitchen/slidecabinet", "slidelink_joint", "side"),  # a sliding door: faced, and slid sideways
+    ("metaworld/buttonbox", "button_joint", "away"),  # a button on a box's front: pressed away from the robot
+    ("ogbench/button", "button_0_joint", "down"),  # a button on top: pressed down
 ])
 def test_real_twins_are_placed_with_their_grasp_point_in_reach(tmp_path, monkeypatch, name, joint, toward):
     twin = _twin(tmp_path, monkeypatch, name)
@@ -65,14 +67,46 @@ def test_real_twins_are_placed_with_their_grasp_point_in_reach(tmp_path, monkeyp
     step = 0.02 if g.kind == "prismatic" else 0.05
     move = _grasp_motion(env, f"twin/{joint}", g.open_sign * step)
     move /= np.linalg.norm(move)
-    if toward == "robot":
-        assert move[0] < -0.9, move  # opening brings the grasp point toward the robot (-x)
-    else:
+    expected = {"robot": (0, -1), "away": (0, 1), "down": (2, -1)}
+    if toward == "side":
         assert abs(move[1]) > 0.9, move
-    w, _, _, z = g.quat  # the yaw turns the side the grasp point faces toward the robot (-x)
+    else:
+        axis, sign = expected[toward]
+        assert sign * move[axis] > 0.9, move
+    w, _, _, z = g.quat  # the yaw turns the side the grasp point faces toward the robot (-x), or it faces up
     yaw = 2 * np.arctan2(z, w)
     rz = np.array([[np.cos(yaw), -np.sin(yaw), 0], [np.sin(yaw), np.cos(yaw), 0], [0, 0, 1]])
-    assert (rz @ np.array(g.approach))[0] < -0.95
+    facing = rz @ np.array(g.approach)
+    assert facing[2] > 0.95 if toward == "down" else facing[0] < -0.95
+
+
+PRIMITIVE_TWIN = """<mujoco model="box">
+  <worldbody>
+    <body name="body">
+      <geom type="box" size="0.1 0.1 0.1" pos="0 0 0.1"/>
+      <body name="button" pos="-0.1 0.03 0.15">
+        <joint name="button_joint" type="slide" axis="1 0 0" range="0 0.004"/>
+        <geom type="cylinder" size="0.01 0.005" zaxis="1 0 0" pos="-0.005 0 0"/>
+      </body>
+    </body>
+  </worldbody>
+</mujoco>"""
+
+
+def test_a_button_of_primitives_is_pressed_from_its_outer_face(tmp_path):
+    """A cylinder button (r 10 mm, 10 mm long) on a box's -x face, pressed along +x: the approach
+    is -x and the grasp point the middle of its outer face, 10 mm out of the box."""
+    import json
+
+    (tmp_path / "box.xml").write_text(PRIMITIVE_TWIN)
+    (tmp_path / "report.json").write_text(json.dumps({"files": {"mjcf": "box.xml"}, "joints": [
+        {"name": "button_joint", "type": "prismatic"}]}))
+    g = joint_grasp(tmp_path)
+    np.testing.assert_allclose(g.approach, [-1, 0, 0], atol=1e-6)
+    np.testing.assert_allclose(g.grasp_local, [-0.01, 0, 0], atol=0.0015)
+    env = make_env("franka-articulate", num_envs=1, nthread=1, twin=str(tmp_path))
+    move = _grasp_motion(env, "twin/button_joint", 0.003)
+    np.testing.assert_allclose(move, [0.003, 0, 0], atol=1e-6)  # pressed straight away from the robot
 
 
 def test_bad_twins_and_joints_are_named(tmp_path):

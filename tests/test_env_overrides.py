@@ -46,7 +46,34 @@ def test_event_params_and_removal_reach_the_env():
     ("env.success=1", "is a function"),
     ("env.actions=3", "is a section"),
     ("actions.max_latency_steps=1", "go under env\\."),
+    ("env.terminations.x=null", "has no term 'x'"),  # franka-reach has no terminations: an empty table
+    ("env.scene.timestep=0", "must be >= 1e-05"),
+    ("env.events.joint_damping.mode=bogus", "must be 'startup' or 'reset'"),
+    ("env.observations.policy.terms.joint_pos.noise_std=-1", "must be >= 0.0"),
+    ("env.scene.mjcf_objects=[1]", "cannot be set from a config"),
+    ("env.num_envs=4", "run's own; set num_envs \\(--num-envs\\)"),
+    ("env.seed=1", "--seed"),
 ])
 def test_bad_nested_overrides_are_refused_by_name(override, message):
     with pytest.raises(InputError, match=message):
         _env(override)
+
+
+def test_a_fits_widths_and_a_users_ranges_do_not_silently_overrule_each_other(tmp_path):
+    """train --physics with a fit's uncertainty sets the arm-physics ranges; a --set range for one of
+    them is refused by name unless env.physics_widths=task says to keep the user's. The fitted
+    latency becomes whole control steps of the run's own control period (here 10 ms: 2 steps)."""
+    import yaml
+
+    from simreal.rl.cli import _train_on_physics
+
+    fit = tmp_path / "fit.yaml"
+    fit.write_text(yaml.safe_dump({"actuator_kp_scale": 0.9, "command_latency_s": 0.015,
+                                   "pm95": {"actuator_kp_scale": 0.01}}))
+    cfg = apply_overrides(default_cfg("franka-reach", "ppo", {}), ["env.events.actuator_gains.params.scale=[0.5,2]"])
+    with pytest.raises(InputError, match=r"\['actuator_gains'\] from the fit's uncertainty.*physics_widths=task"):
+        _train_on_physics(cfg, str(fit))
+    cfg = apply_overrides(default_cfg("franka-reach", "ppo", {}), ["env.events.actuator_gains.params.scale=[0.5,2]",
+                                                                   "env.physics_widths=task", "env.decimation=5"])
+    _train_on_physics(cfg, str(fit))
+    assert cfg.env["actions"]["max_latency_steps"] == 2

@@ -29,7 +29,8 @@ def test_a_finished_table_is_read_back_not_rerun_and_summarised(tmp_path, arms):
     policies = parse_policies([f"fixed={BUNDLE}", f"fit={tmp_path}/fit-{{arm}}"])
     cells = {"fixed|nominal": 1.0, "fixed|arm0": 0.95, "fixed|arm1": 0.5, "fit|arm0": 1.0, "fit|arm1": 0.9}
     out = tmp_path / "table.json"
-    out.write_text(json.dumps({"cells": {k: {"success_rate": v, "episodes": 10} for k, v in cells.items()}}))
+    saved = {k: {"success_rate": v, **_same(policies, k, arms)} for k, v in cells.items()}
+    out.write_text(json.dumps({"cells": saved}))
     result = bench_transfer(policies, arms, episodes=10, out=out, png=tmp_path / "t.png")  # nothing left to run
     fixed, fit = result["summary"]["fixed"], result["summary"]["fit"]
     assert fixed["hidden_mean"] == pytest.approx(0.725) and fixed["worst_ratio"] == 0.5
@@ -42,8 +43,45 @@ def test_a_finished_table_is_read_back_not_rerun_and_summarised(tmp_path, arms):
     assert json.loads(out.read_text())["summary"]["fit"]["hidden_min"] == 0.9
 
 
+def _same(policies, key, arms, episodes=10, seed=0):
+    """What a cell records of how it was run (bundle and arm by content, episodes, seed)."""
+    from simreal.deploy.transfer import _bundle_for, _sha
+
+    name, arm = key.split("|")
+    bundle = _bundle_for(policies[name], arm)
+    arm_file = {Path(a).stem: Path(a) for a in arms}.get(arm)
+    return {"episodes": episodes, "seed": seed, "bundle": str(bundle.resolve()), "bundle_sha256": _sha(bundle),
+            "arm_sha256": _sha(arm_file) if arm_file else None}
+
+
+def test_only_cells_run_the_same_way_are_reused(tmp_path, arms, monkeypatch):
+    """A cell of other episodes, or of an arm file changed since, runs again; a matching one does not."""
+    import simreal.ros_nodes.episode_demo as demo
+
+    ran = []
+
+    def run_episodes(bundle, episodes, seed, physics, verbose):  # stands in for the ROS 2 processes
+        ran.append(Path(physics).stem if physics else "nominal")
+        return {"success_rate": 0.7, "wall_s": 1.0, "policy": {}}
+
+    monkeypatch.setattr(demo, "run_episodes", run_episodes)
+    policies = parse_policies([f"fixed={BUNDLE}"])
+    out = tmp_path / "table.json"
+    keys = ("fixed|nominal", "fixed|arm0", "fixed|arm1")
+    saved = {k: {"success_rate": 1.0, **_same(policies, k, arms)} for k in keys}
+    saved["fixed|nominal"]["episodes"] = 2
+    out.write_text(json.dumps({"cells": saved}))
+    Path(arms[1]).write_text("actuator_kp_scale: 0.7\n")
+    result = bench_transfer(policies, arms, episodes=10, out=out)
+    assert sorted(ran) == ["arm1", "nominal"]
+    assert result["summary"]["fixed"]["success"] == {"nominal": 0.7, "arm0": 1.0, "arm1": 0.7}
+    out.write_text("[1, 2]")
+    with pytest.raises(InputError, match="not an earlier bench transfer's result"):
+        bench_transfer(policies, arms, out=out)
+
+
 def test_bad_input_is_named_before_anything_runs(tmp_path, arms):
-    for bad, message in ((["fixed"], "NAME=BUNDLE"), (["a=x", "a=y"], "twice"), ([], "at least one")):
+    for bad, message in ((["fixed"], "NAME=BUNDLE"), (["a=x", "a =y"], "twice"), ([], "at least one")):
         with pytest.raises(InputError, match=message):
             parse_policies(bad)
     with pytest.raises(MissingFileError, match=r"bundle .*fit-arm0 \(for arm arm0\) does not exist"):

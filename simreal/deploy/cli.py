@@ -162,7 +162,7 @@ def _task_params(args) -> str:
     import yaml
 
     from simreal.deploy.inputs import parse_mapping
-    from simreal.registry import task_spec
+    from simreal.registry import task_cfg, task_spec
 
     given = parse_mapping(args.task_param, "--task-param")
     if given and not args.task:
@@ -171,7 +171,11 @@ def _task_params(args) -> str:
     unknown = sorted(set(given) - set(known))
     if unknown:
         raise InputError(f"--task-param: task {args.task} has no parameter {unknown}; its parameters: {list(known)}")
-    return json.dumps({k: yaml.safe_load(v) for k, v in given.items()}) if given else ""
+    if not given:
+        return ""
+    params = {k: yaml.safe_load(v) for k, v in given.items()}
+    task_cfg(args.task, **params)  # a missing twin, an unknown joint: one clear line before the node starts
+    return json.dumps(params)
 
 
 def _sim_robot(args) -> int:

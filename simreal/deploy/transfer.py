@@ -9,7 +9,8 @@ with ``{arm}`` in it, filled with each arm file's stem: ``fit=bundles/reach-{arm
 so such a policy's nominal column is left out (or given by ``{arm}=nominal``).
 
 Every finished cell is written to ``--out`` at once; a rerun with the same ``--out`` skips the
-cells already there, so nothing is lost when a long table stops part-way.
+cells already there for the same bundle (by content), arm file (by content), episodes and
+seed, so nothing is lost when a long table stops part-way, and nothing stale is reused.
 """
 
 from __future__ import annotations
@@ -28,12 +29,13 @@ def parse_policies(entries: list[str]) -> dict[str, str]:
     """``["fixed=bundles/reach", "fit=bundles/reach-{arm}"]`` -> {name: bundle pattern}."""
     out = {}
     for entry in entries:
-        name, sep, path = entry.partition("=")
-        if not sep or not name.strip() or not path.strip():
-            raise InputError(f"--policy {entry!r} must be NAME=BUNDLE (BUNDLE may hold {{arm}} for one per arm)")
+        name, sep, path = (s.strip() for s in entry.partition("="))
+        if not sep or not name or not path or "|" in name:
+            raise InputError(f"--policy {entry!r} must be NAME=BUNDLE (BUNDLE may hold {{arm}} for one per arm; "
+                             f"NAME without '|')")
         if name in out:
             raise InputError(f"--policy names {name!r} twice")
-        out[name.strip()] = path.strip()
+        out[name] = path
     if not out:
         raise InputError("give at least one --policy NAME=BUNDLE")
     return out
@@ -46,6 +48,31 @@ def _bundle_for(pattern: str, arm: str) -> Path | None:
         return bundle_path(pattern)
     path = Path(pattern.replace("{arm}", arm))
     return path if arm != NOMINAL or path.is_dir() else None
+
+
+def _sha(path: Path) -> str:
+    """A bundle's (its deploy.yaml and policy.onnx) or an arm file's content hash."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for f in ([path / "deploy.yaml", path / "policy.onnx"] if path.is_dir() else [path]):
+        if f.is_file():
+            h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def _saved_cells(out: Path | None) -> dict:
+    """The cells an earlier run wrote to ``out`` (reused where bundle, arm and settings match)."""
+    if out is None or not out.is_file():
+        return {}
+    try:
+        data = json.loads(out.read_text())
+    except ValueError as e:
+        raise InputError(f"--out {out} is not JSON ({e}); give a new file or an earlier bench transfer's") from None
+    cells = data.get("cells") if isinstance(data, dict) else None
+    if not isinstance(cells, dict) or not all(isinstance(v, dict) for v in cells.values()):
+        raise InputError(f"--out {out} is not an earlier bench transfer's result (no 'cells' mapping)")
+    return cells
 
 
 def _summary(cells: dict, policies: dict, arms: list[str]) -> dict:
@@ -80,19 +107,25 @@ def bench_transfer(policies: dict[str, str], arm_files: list[str], episodes: int
         raise InputError(f"an arm file may not be named {NOMINAL}.yaml (that column is the model's arm)")
     plan = [(name, arm) for name in policies for arm in [NOMINAL, *arms]
             if _bundle_for(policies[name], arm) is not None]
-    for name, arm in plan:  # every bundle exists before hours of runs start
-        if not _bundle_for(policies[name], arm).is_dir():
-            raise MissingFileError(f"policy {name}: bundle {_bundle_for(policies[name], arm)} (for arm {arm}) "
-                                   f"does not exist")
+    from simreal.ros_nodes.episode_demo import bundle_task
+
+    for name, arm in plan:  # every bundle exists and loads before hours of runs start
+        bundle = _bundle_for(policies[name], arm)
+        if not bundle.is_dir():
+            raise MissingFileError(f"policy {name}: bundle {bundle} (for arm {arm}) does not exist")
+        bundle_task(bundle)
     out = Path(out) if out else None
-    cells = json.loads(out.read_text()).get("cells", {}) if out and out.is_file() else {}
+    cells = _saved_cells(out)
     for i, (name, arm) in enumerate(plan):
         key = f"{name}|{arm}"
-        if key in cells:
-            continue
-        r = run_episodes(_bundle_for(policies[name], arm), episodes=episodes, seed=seed,
+        bundle = _bundle_for(policies[name], arm)
+        what = {"episodes": episodes, "seed": seed, "bundle": str(bundle.resolve()), "bundle_sha256": _sha(bundle),
+                "arm_sha256": None if arm == NOMINAL else _sha(arms[arm])}
+        if key in cells and all(cells[key].get(k) == v for k, v in what.items()):
+            continue  # this very bundle on this very arm, with these settings
+        r = run_episodes(bundle, episodes=episodes, seed=seed,
                          physics=None if arm == NOMINAL else arms[arm], verbose=False)
-        cells[key] = {k: r[k] for k in ("success_rate", "episodes", "wall_s")} | {
+        cells[key] = {k: r[k] for k in ("success_rate", "wall_s")} | what | {
             "period_err_p99_ms": r["policy"].get("period_err_p99_ms"),
             "safety_interventions": r["policy"].get("safety_interventions")}
         print(f"[bench transfer] {i + 1}/{len(plan)} {name} on {arm}: success {r['success_rate']} "

@@ -29,6 +29,8 @@ class ObsTerm:
     bias_std: float = 0.0
     scale: float = 1.0
 
+    LIMITS: ClassVar[dict] = {"noise_std": (0.0, None), "bias_std": (0.0, None)}
+
 
 @dataclass
 class ObsGroupCfg:

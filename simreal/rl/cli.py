@@ -89,8 +89,17 @@ def _train_on_physics(cfg, path: str) -> None:
     from simreal.rl.factory import load_physics_for
 
     physics = load_physics_for(cfg.task, path)
-    task = task_cfg(cfg.task)
+    task = task_cfg(cfg.task, **{k: v for k, v in cfg.env.items() if k not in ("physics", "adr")})  # as the run's
     cfg.env["physics"] = physics.to_dict()
+    from_fit = physics.pm95 and cfg.env.get("adr") is None and cfg.env.get("physics_widths", "fit") == "fit"
+    if from_fit:
+        widths = _fit_widths(task, physics)
+        given = [name for name, ev in (cfg.env.get("events") or {}).items()
+                 if isinstance(ev, dict) and "scale" in (ev.get("params") or {}) and name in task.events
+                 and task.events[name].func in widths]
+        if given:
+            raise InputError(f"--physics {path} sets the ranges of {given} from the fit's uncertainty, and --set "
+                             f"gives them too; add --set env.physics_widths=task to use your ranges (around the fit)")
     if physics.pm95 and cfg.env.get("adr") is not None:
         print(f"--physics {path}: ADR sets the arm's randomization ranges (from nominal outward); the fit's "
               "uncertainty is not used")
@@ -113,16 +122,21 @@ def _train_on_physics(cfg, path: str) -> None:
                   f"--set it to choose)")
 
 
-def _fit_ranges(task, physics) -> str:
-    """The events' new ranges beside the task's, for the message."""
+def _fit_widths(task, physics) -> dict:
+    """{event function: (low, high)}: the arm-physics ranges the fit's uncertainty gives."""
     from simreal.mdp.events import fit_widths
     from simreal.robots import get_robot
     from simreal.robots.physics import model_values
     from simreal.sim.scene import build_scene
 
     m, robot = build_scene(task.scene), get_robot(task.scene.robot)
-    widths = fit_widths(physics, model_values(m, [m.joint(j).dofadr[0] for j in robot.joint_names],
-                                              [m.actuator(a).id for a in robot.actuator_names]))
+    return fit_widths(physics, model_values(m, [m.joint(j).dofadr[0] for j in robot.joint_names],
+                                            [m.actuator(a).id for a in robot.actuator_names]))
+
+
+def _fit_ranges(task, physics) -> str:
+    """The events' new ranges beside the task's, for the message."""
+    widths = _fit_widths(task, physics)
     shown = [f"{name} x{widths[ev.func][0]:g}-{widths[ev.func][1]:g} (task: x{ev.params['scale'][0]:g}-"
              f"{ev.params['scale'][1]:g})" for name, ev in task.events.items()
              if ev.func in widths and "scale" in ev.params]
@@ -175,14 +189,15 @@ def _train(args) -> int:
 
 
 def _absolute_task_paths(cfg) -> None:
-    """A task parameter naming an existing path (env.twin=twins/cabinet) is kept absolute, so
-    eval, export and the task cell find it from any directory."""
+    """A task parameter that names a path (env.twin=twins/cabinet) is kept absolute, so eval,
+    export and the task cell find it from any directory."""
     if cfg.task.startswith("gym:"):
         return
-    from simreal.registry import task_params_of
+    from simreal.registry import task_spec
 
-    for key, value in task_params_of(cfg.task, cfg.env).items():
-        if isinstance(value, str) and value and Path(value).expanduser().exists():
+    for key in task_spec(cfg.task).paths:
+        value = cfg.env.get(key)
+        if isinstance(value, str) and value:
             cfg.env[key] = str(Path(value).expanduser().resolve())
 
 

@@ -104,6 +104,11 @@ def from_dict(cls, data: dict, where: str = ""):
     return cls(**kwargs)
 
 
+# env fields a run sets from its own settings, not from env.*
+RUN_OWNED = {"num_envs": "num_envs (--num-envs)", "seed": "seed (--seed)", "device": "device (--device)",
+             "backend": "device (--device cuda runs MuJoCo Warp)", "obs_groups": "actor.groups / critic.groups"}
+
+
 def apply_overrides(cfg, overrides: list[str]):
     """``["ppo.lr=3e-4", "actor.hidden=[128,128]"]`` -> a new config (values parsed as YAML)."""
     data = dataclasses.asdict(cfg)
@@ -112,6 +117,8 @@ def apply_overrides(cfg, overrides: list[str]):
             raise InputError(f"override {item!r} must look like key.sub=value")
         path, raw = item.split("=", 1)
         keys = path.split(".")
+        if keys[0] == "env" and len(keys) > 1 and keys[1] in RUN_OWNED:
+            raise InputError(f"override {item!r}: env.{keys[1]} is the run's own; set {RUN_OWNED[keys[1]]}")
         node = data
         for i, k in enumerate(keys[:-1]):
             if i > 0 and keys[0] == "env" and isinstance(node, dict):  # a section of the task's EnvCfg

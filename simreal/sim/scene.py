@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import mujoco
 
@@ -61,6 +62,8 @@ class SceneCfg:
     # Functions ``hook(spec)`` that add to the scene before it compiles (gel pads, pegs,
     # sockets); they live in simreal.sim, the only package that imports MuJoCo.
     spec_hooks: list = field(default_factory=list)
+
+    LIMITS: ClassVar[dict] = {"timestep": (1e-5, 0.1)}
 
 
 def build_scene(cfg: SceneCfg) -> mujoco.MjModel:

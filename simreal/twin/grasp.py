@@ -11,7 +11,8 @@ the twin's own geometry at rest, on MuJoCo's compiled model:
   swings about an axis off its centre (a door, a lid, a lever) along the way its far edge
   moves; a part turning about its own centre (a knob) along its axis;
 - the **grasp point**: on the moving part (its body and the bodies below it), the points
-  that stand out farthest along the approach, within ``LEAD_TOL_M`` of the outermost: a
+  that stand out farthest along the approach, within ``LEAD_TOL_M`` (or a tenth of the part's depth
+  along it, if less) of the outermost: a
   handle where there is one (a handle stands proud of the face it is on), else that face's
   centre. For a hinged panel only the outer part of its lever counts (at least
   ``LEVER_FRACTION`` of its largest distance from the axis): the edge away from the hinge;
@@ -84,13 +85,20 @@ def _subtree(model, body: int) -> list[int]:
     return out
 
 
+def _box_triangles(half: np.ndarray) -> np.ndarray:
+    """(12, 3, 3) the triangles of a box's faces, centred at the origin."""
+    corners = np.array([[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)]) * half
+    quads = [(0, 1, 3, 2), (4, 5, 7, 6), (0, 1, 5, 4), (2, 3, 7, 6), (0, 2, 6, 4), (1, 3, 7, 5)]
+    return np.array([corners[list(tri)] for a, b, c, d in quads for tri in ((a, b, c), (a, c, d))])
+
+
 def _part_points(model, data, bodies: list[int], samples: int = SURFACE_SAMPLES) -> np.ndarray:
     """World points of the given bodies at rest, spread evenly over their surfaces (a mesh's
-    vertices crowd where it is finely tessellated, e.g. a round handle); boxes and spheres by their
-    corners."""
+    vertices crowd where it is finely tessellated, e.g. a round handle); a primitive by its
+    bounding box's surface."""
     import mujoco
 
-    tris, pts = [], []
+    tris = []
     for g in range(model.ngeom):
         if int(model.geom_bodyid[g]) not in bodies:
             continue
@@ -100,31 +108,30 @@ def _part_points(model, data, bodies: list[int], samples: int = SURFACE_SAMPLES)
             verts = model.mesh_vert[model.mesh_vertadr[m]: model.mesh_vertadr[m] + model.mesh_vertnum[m]]
             faces = model.mesh_face[model.mesh_faceadr[m]: model.mesh_faceadr[m] + model.mesh_facenum[m]]
             tris.append((pos + verts @ rot.T)[faces])
-        else:
-            half = model.geom_size[g].copy()
-            if model.geom_type[g] != mujoco.mjtGeom.mjGEOM_BOX:
-                half = np.full(3, half[0])
-            corners = np.array([[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)]) * half
-            pts.append(pos + corners @ rot.T)
-    if tris:
-        t = np.concatenate(tris)
-        area = 0.5 * np.linalg.norm(np.cross(t[:, 1] - t[:, 0], t[:, 2] - t[:, 0]), axis=1)
-        if area.sum() > 0:
-            rng = np.random.default_rng(0)
-            pick = rng.choice(len(t), size=samples, p=area / area.sum())
-            u, v = rng.random((2, samples))
-            flip = u + v > 1
-            u[flip], v[flip] = 1 - u[flip], 1 - v[flip]
-            a, b, c = t[pick, 0], t[pick, 1], t[pick, 2]
-            pts.append(a + u[:, None] * (b - a) + v[:, None] * (c - a))
-    if not pts:
-        raise InputError("the joint's moving part has no geometry to take hold of")
-    return np.concatenate(pts)
+        else:  # a primitive: the surface of its bounding box, at its own half-sizes
+            r, t = model.geom_size[g], model.geom_type[g]
+            kinds = mujoco.mjtGeom
+            half = {int(kinds.mjGEOM_SPHERE): (r[0], r[0], r[0]), int(kinds.mjGEOM_CYLINDER): (r[0], r[0], r[1]),
+                    int(kinds.mjGEOM_CAPSULE): (r[0], r[0], r[1] + r[0])}.get(int(t), tuple(r[:3]))
+            tris.append(pos + _box_triangles(np.asarray(half, dtype=float)) @ rot.T)
+    t = np.concatenate(tris) if tris else np.zeros((0, 3, 3))
+    area = 0.5 * np.linalg.norm(np.cross(t[:, 1] - t[:, 0], t[:, 2] - t[:, 0]), axis=1)
+    if not area.sum() > 0:
+        return np.zeros((0, 3))
+    rng = np.random.default_rng(0)
+    pick = rng.choice(len(t), size=samples, p=area / area.sum())
+    u, v = rng.random((2, samples))
+    flip = u + v > 1
+    u[flip], v[flip] = 1 - u[flip], 1 - v[flip]
+    a, b, c = t[pick, 0], t[pick, 1], t[pick, 2]
+    return a + u[:, None] * (b - a) + v[:, None] * (c - a)
 
 
-def _thin_axis(points: np.ndarray) -> np.ndarray:
-    """The direction of the part's least extent (a panel's normal)."""
-    return np.linalg.svd(points - points.mean(axis=0), full_matrices=False)[2][2]
+def _thin_axis(points: np.ndarray) -> tuple[np.ndarray, bool]:
+    """(the direction of the part's least extent, whether it is clearly its least: a flat part,
+    e.g. a panel, whose normal that is; a cap as tall as it is wide has none)."""
+    _, sv, vt = np.linalg.svd(points - points.mean(axis=0), full_matrices=False)
+    return vt[2], bool(sv[2] < 0.6 * sv[1])
 
 
 def _outward(direction: np.ndarray, part: np.ndarray, rest: np.ndarray) -> np.ndarray:
@@ -168,18 +175,19 @@ def joint_grasp(twin_dir: str | Path, joint: str | None = None) -> JointGrasp:
     moving = _subtree(model, body)
     axis, anchor = data.xaxis[jid].copy(), data.xanchor[jid].copy()
     pts = _part_points(model, data, moving)
-    others = [b for b in range(model.nbody) if b not in moving]
-    rest = _part_points(model, data, others) if any(int(model.geom_bodyid[g]) in others
-                                                    for g in range(model.ngeom)) else np.zeros((0, 3))
+    if not len(pts):
+        raise InputError(f"joint {joint!r} of {mjcf}: its moving part has no geometry to take hold of")
+    rest = _part_points(model, data, [b for b in range(model.nbody) if b not in moving])
     if kind == "prismatic":
         opens = sign * axis
-        thin = _thin_axis(pts)
-        if len(rest) == 0 or float((pts.mean(axis=0) - rest.mean(axis=0)) @ opens) > 0:
+        offset = pts.mean(axis=0) - rest.mean(axis=0) if len(rest) else opens
+        thin, flat = _thin_axis(pts)
+        if float(offset @ opens) > 0:
             approach = opens  # it slides out of the object (a drawer): pulled from the side it comes out of
-        elif abs(float(thin @ axis)) > 0.7:
+        elif abs(float(offset @ axis)) > 0.7 * np.linalg.norm(offset) or not flat or abs(float(thin @ axis)) > 0.7:
             approach = _outward(axis, pts, rest)  # it is pressed in (a button): from its outer face
         else:
-            approach = _outward(thin, pts, rest)  # it slides across the object (a sliding door): from its face
+            approach = _outward(thin, pts, rest)  # a panel sliding across the object (a sliding door): its face
     else:
         radial = pts - anchor
         radial -= np.outer(radial @ axis, axis)
@@ -193,7 +201,7 @@ def joint_grasp(twin_dir: str | Path, joint: str | None = None) -> JointGrasp:
         else:  # centred on its axis: a knob, turned from its outer face
             approach = _outward(axis, pts, rest)
     lead = pts @ approach
-    grasp = pts[lead >= lead.max() - LEAD_TOL_M].mean(axis=0)
+    grasp = pts[lead >= lead.max() - min(LEAD_TOL_M, 0.1 * np.ptp(lead))].mean(axis=0)
     if np.linalg.norm(approach[:2]) > 0.3:  # turn the approach toward the robot (-x)
         yaw = math.pi - math.atan2(approach[1], approach[0])
     else:  # it faces up or down (a lid): turn the grasp point's side of the twin toward the robot

@@ -7,4 +7,5 @@ register_task(
     "Franka Panda opens a chosen joint of any twin (--set env.twin=DIR --set env.joint=NAME; default: "
     "simreal's own chest of drawers).",
     params=("twin", "joint", "open_fraction"),
+    paths=("twin",),
 )
