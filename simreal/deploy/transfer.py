@@ -90,6 +90,12 @@ def _summary(cells: dict, policies: dict, arms: list[str]) -> dict:
     return rows
 
 
+def _result(policies: dict, arms: dict, episodes: int, seed: int, cells: dict) -> dict:
+    return {"policies": policies, "arms": {a: str(p) for a, p in arms.items()}, "episodes": episodes, "seed": seed,
+            "cells": cells, "target": f"every hidden arm >= {KEEP} x nominal success",
+            "summary": _summary(cells, policies, list(arms))}
+
+
 def bench_transfer(policies: dict[str, str], arm_files: list[str], episodes: int = 10, seed: int = 0,
                    out: str | Path | None = None, png: str | Path | None = None) -> dict:
     from simreal.ros_nodes.episode_demo import run_episodes
@@ -130,13 +136,9 @@ def bench_transfer(policies: dict[str, str], arm_files: list[str], episodes: int
             "safety_interventions": r["policy"].get("safety_interventions")}
         print(f"[bench transfer] {i + 1}/{len(plan)} {name} on {arm}: success {r['success_rate']} "
               f"({r['wall_s']:.0f} s)", file=sys.stderr, flush=True)
-        result = {"policies": policies, "arms": {a: str(p) for a, p in arms.items()}, "episodes": episodes,
-                  "seed": seed, "cells": cells}
         if out:
-            out.write_text(json.dumps(result, indent=1))
-    result = {"policies": policies, "arms": {a: str(p) for a, p in arms.items()}, "episodes": episodes, "seed": seed,
-              "cells": cells, "target": f"every hidden arm >= {KEEP} x nominal success",
-              "summary": _summary(cells, policies, list(arms))}
+            out.write_text(json.dumps(_result(policies, arms, episodes, seed, cells), indent=1))
+    result = _result(policies, arms, episodes, seed, cells)
     if out:
         out.write_text(json.dumps(result, indent=1))
     if png:

@@ -142,6 +142,34 @@ def _outward(direction: np.ndarray, part: np.ndarray, rest: np.ndarray) -> np.nd
     return d
 
 
+def _approach(kind: str, sign: float, axis: np.ndarray, anchor: np.ndarray, pts: np.ndarray,
+              rest: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the side to approach the moving part from, the part's points a grasp may use)."""
+    if kind == "prismatic":
+        opens = sign * axis
+        offset = pts.mean(axis=0) - rest.mean(axis=0) if len(rest) else opens
+        thin, flat = _thin_axis(pts)
+        if float(offset @ opens) > 0:
+            approach = opens  # it slides out of the object (a drawer): pulled from the side it comes out of
+        elif abs(float(offset @ axis)) > 0.7 * np.linalg.norm(offset) or not flat or abs(float(thin @ axis)) > 0.7:
+            approach = _outward(axis, pts, rest)  # it is pressed in (a button): from its outer face
+        else:
+            approach = _outward(thin, pts, rest)  # a panel sliding across the object (a sliding door): its face
+    else:
+        radial = pts - anchor
+        radial -= np.outer(radial @ axis, axis)
+        lever = np.linalg.norm(radial, axis=1)
+        if np.linalg.norm(radial.mean(axis=0)) > 0.25 * lever.max():  # off the axis: a door, a lid, a lever
+            width = np.linalg.svd(radial - radial.mean(axis=0), full_matrices=False)[2][0]  # hinge -> far edge
+            width = width if float(radial.mean(axis=0) @ width) > 0 else -width
+            keep = lever >= LEVER_FRACTION * lever.max()  # its far edge
+            pts = pts[keep]
+            approach = _outward(np.cross(axis, width), pts, rest)
+        else:  # centred on its axis: a knob, turned from its outer face
+            approach = _outward(axis, pts, rest)
+    return approach, pts
+
+
 def joint_grasp(twin_dir: str | Path, joint: str | None = None) -> JointGrasp:
     """The grasp point and placement for ``joint`` (a name from the twin's report; default:
     the first movable joint)."""
@@ -178,28 +206,7 @@ def joint_grasp(twin_dir: str | Path, joint: str | None = None) -> JointGrasp:
     if not len(pts):
         raise InputError(f"joint {joint!r} of {mjcf}: its moving part has no geometry to take hold of")
     rest = _part_points(model, data, [b for b in range(model.nbody) if b not in moving])
-    if kind == "prismatic":
-        opens = sign * axis
-        offset = pts.mean(axis=0) - rest.mean(axis=0) if len(rest) else opens
-        thin, flat = _thin_axis(pts)
-        if float(offset @ opens) > 0:
-            approach = opens  # it slides out of the object (a drawer): pulled from the side it comes out of
-        elif abs(float(offset @ axis)) > 0.7 * np.linalg.norm(offset) or not flat or abs(float(thin @ axis)) > 0.7:
-            approach = _outward(axis, pts, rest)  # it is pressed in (a button): from its outer face
-        else:
-            approach = _outward(thin, pts, rest)  # a panel sliding across the object (a sliding door): its face
-    else:
-        radial = pts - anchor
-        radial -= np.outer(radial @ axis, axis)
-        lever = np.linalg.norm(radial, axis=1)
-        if np.linalg.norm(radial.mean(axis=0)) > 0.25 * lever.max():  # off the axis: a door, a lid, a lever
-            width = np.linalg.svd(radial - radial.mean(axis=0), full_matrices=False)[2][0]  # hinge -> far edge
-            width = width if float(radial.mean(axis=0) @ width) > 0 else -width
-            keep = lever >= LEVER_FRACTION * lever.max()  # its far edge
-            pts = pts[keep]
-            approach = _outward(np.cross(axis, width), pts, rest)
-        else:  # centred on its axis: a knob, turned from its outer face
-            approach = _outward(axis, pts, rest)
+    approach, pts = _approach(kind, sign, axis, anchor, pts, rest)
     lead = pts @ approach
     grasp = pts[lead >= lead.max() - min(LEAD_TOL_M, 0.1 * np.ptp(lead))].mean(axis=0)
     if np.linalg.norm(approach[:2]) > 0.3:  # turn the approach toward the robot (-x)
