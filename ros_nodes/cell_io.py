@@ -24,7 +24,7 @@ from simreal.deploy.inputs import input_topics
 from simreal.errors import InputError
 
 PARAMS = {
-    "group": "policy",  # the actor's observation group: what the policy perceives
+    "group": "policy",  # the actor's observation group(s), comma-separated: what the policy perceives
     "task_params": "",  # JSON object: the task's own parameters (e.g. {"twin": DIR}), as a bundle's provenance has
     "gripper_topic": "/gripper_controller/commands",  # [width m] or one position per finger joint
     "perception_rate": 100.0,  # Hz, object and goal poses

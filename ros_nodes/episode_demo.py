@@ -38,6 +38,21 @@ def bundle_task(bundle) -> tuple[str | None, dict]:
     return (str(task) if task else None), params
 
 
+def cell_params(bundle) -> tuple[list[str], list[str]]:
+    """(task cell, policy node) ROS arguments a bundle's inputs need: the actor's groups (what
+    the cell perceives and renders for it) and, for tactile pads, the calibration's own
+    no-contact frame as the reference (the cell renders against it; a real gel's reference is
+    captured with nothing touching it)."""
+    from simreal.export.bundle import load_bundle
+
+    spec = load_bundle(bundle).spec
+    group = (spec.provenance or {}).get("obs_group") or "policy"
+    groups = [group] if isinstance(group, str) else list(group)
+    sim = ["-p", f"group:={','.join(groups)}"]
+    policy = ["-p", "tactile_reference:=calibration"] if spec.tactile_pads() else []
+    return sim, policy
+
+
 def _log_tail(path: Path) -> str:
     return path.read_text()[-2000:] if path.is_file() else "(no log)"
 
@@ -66,7 +81,8 @@ def run_episodes(bundle, episodes: int = 10, task: str | None = None, seed: int 
     sim_log, policy_log = log_dir / "task_cell.log", log_dir / "policy.log"
     hidden = ["--physics", str(Path(physics).resolve())] if physics else []
     params = [a for k, v in task_params.items() for a in ("--task-param", f"{k}={json.dumps(v)}")]
-    sim = spawn(["sim-robot", "--task", task, "--seed", str(seed), *hidden, *params, "--ros-args",
+    cell_args, policy_args = cell_params(bundle)
+    sim = spawn(["sim-robot", "--task", task, "--seed", str(seed), *hidden, *params, "--ros-args", *cell_args,
                  "-p", f"latency_s:={latency_s}", *(sim_params or [])], env, sim_log)
     probe = Probe(domain, watch_commands=False)
     outcomes: list[dict] = []
@@ -77,8 +93,8 @@ def run_episodes(bundle, episodes: int = 10, task: str | None = None, seed: int 
     try:
         if not probe.wait_for(lambda: probe.ee is not None or sim.poll() is not None, startup_timeout) or sim.poll():
             raise RuntimeError(f"the task cell did not start (exit {sim.poll()}); log: {_log_tail(sim_log)}")
-        policy = spawn(["deploy", str(bundle), "--ros-args", *(policy_params or []), "-p", f"stats_file:={stats}"],
-                       env, policy_log)
+        policy = spawn(["deploy", str(bundle), "--ros-args", *policy_args, *(policy_params or []),
+                        "-p", f"stats_file:={stats}"], env, policy_log)
         ok = probe.wait_for(lambda: probe.policy_status.get("state") == "running" or policy.poll() is not None,
                             startup_timeout)
         if not ok or policy.poll() is not None:

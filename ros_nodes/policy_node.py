@@ -4,13 +4,15 @@
 
 configure: load the bundle (parity check), wait for /joint_states and check it carries
 every joint the bundle needs (arm and fingers), wait for every perceived pose input
-(``/objects/<name>/pose``); activate: soft start, then the policy on a timer at the
+(``/objects/<name>/pose``) and a first summary from every tactile pad's images
+(``ros_nodes/tactile_inputs.py``); activate: soft start, then the policy on a timer at the
 bundle's control period; deactivate: stop commanding (the controller holds).
 Pose inputs (``geometry_msgs/PoseStamped``) are moved into ``base_frame`` by the static
 ``frames``; the gripper column goes out as a width on ``gripper_topic``.
 Services ``~/estop`` (Trigger), ``~/enable`` (SetBool), ``~/pause`` and ``~/new_episode``
-(Trigger: stop between episodes; start one from the measured pose); diagnostics on
-/diagnostics, one status for the loop and one per pose input.
+(Trigger: stop between episodes; start one from the measured pose), ``~/recapture_reference``
+(Trigger, tactile bundles); diagnostics on /diagnostics, one status for the loop and one per
+input (pose or tactile pad).
 With ``autostart`` (default) the node configures and activates itself and exits with
 status 2 when configuration fails; set it false under a lifecycle manager.
 """
@@ -51,6 +53,8 @@ from simreal.deploy.inputs import StaticFrames, input_topics, parse_mapping
 from simreal.deploy.stats import LoopStats
 from simreal.errors import SimrealError
 
+from . import tactile_inputs
+
 PARAMS = {
     "bundle": "",
     "control_period_s": 0.0,  # 0: the bundle's period
@@ -81,10 +85,12 @@ PARAMS = {
     "joint_state_margin_rad": 0.1,  # joint states further than this outside the limits are refused
     "stats_skip_s": 1.0,  # loop timing statistics start this long after activation
     "stats_file": "",  # JSON written with the diagnostics and at exit (benchmarks, tests)
+    **tactile_inputs.PARAMS,
 }
 # the parameters that are DeployController settings (ControllerCfg fields, validated there)
 CONTROLLER_PARAMS = ("soft_start_s", "stale_periods", "resume_s", "input_timeout_s", "smoothing", "max_step_scale",
-                     "control_period_s", "joint_state_margin_rad", "perceived_max_age_periods", "pose_box")
+                     "control_period_s", "joint_state_margin_rad", "perceived_max_age_periods", "pose_box",
+                     "tactile_max_age_s")
 
 
 class PolicyNode(LifecycleNode):
@@ -108,6 +114,7 @@ class PolicyNode(LifecycleNode):
         self._io_group = MutuallyExclusiveCallbackGroup()
         self._seen_inputs: set[str] = set()
         self._pose_subs: list = []
+        self.tactile: tactile_inputs.TactileInputs | None = None
         self.topics: dict[str, str] = {}
         self.frames = None
         self.to_bundle: dict[str, str] = {}  # robot joint name -> bundle joint name (joint_map)
@@ -225,7 +232,19 @@ class PolicyNode(LifecycleNode):
             except SimrealError as err:
                 return self._fail(str(err))
             self.loop = LoopStats(self.controller.period_s)
+        if spec.tactile_pads():
+            try:
+                self.tactile = tactile_inputs.TactileInputs(self, spec, self.p, self._io_group)
+            except SimrealError as err:
+                return self._fail(str(err))
+            self.topics.update(self.tactile.topics)
         waiting = self._wait_for_perceived(spec, deadline)
+        tactile_waiting = self._wait_for_tactile(deadline)
+        if tactile_waiting:
+            with self.lock:
+                self.controller = None
+            return self._fail("no tactile summary within configure_timeout_s from " + ", ".join(tactile_waiting)
+                              + "; is the sensor (or simreal sim-robot --task) publishing sensor_msgs/Image there?")
         if waiting:
             with self.lock:
                 self.controller = None
@@ -246,6 +265,14 @@ class PolicyNode(LifecycleNode):
             time.sleep(0.02)
         with self.lock:
             return sorted(need - self._seen_inputs)
+
+    def _wait_for_tactile(self, deadline: float) -> list[str]:
+        """Pads without a summary at ``deadline`` (each topic and why)."""
+        if self.tactile is None:
+            return []
+        while time.monotonic() < deadline and not self.tactile.ready():
+            time.sleep(0.02)
+        return [] if self.tactile.ready() else self.tactile.waiting_for()
 
     def _fail(self, message: str) -> TransitionCallbackReturn:
         self.configure_error = message
@@ -279,6 +306,9 @@ class PolicyNode(LifecycleNode):
         for sub in self._pose_subs:
             self.destroy_subscription(sub)
         self._pose_subs, self._seen_inputs = [], set()
+        if self.tactile is not None:
+            self.tactile.close()
+            self.tactile = None
         return TransitionCallbackReturn.SUCCESS
 
     def on_shutdown(self, state) -> TransitionCallbackReturn:
@@ -397,7 +427,10 @@ class PolicyNode(LifecycleNode):
         with self.lock:
             if self.controller is None:
                 return {"state": "unconfigured", "configure_error": self.configure_error}
-            return {**self.controller.status(time.monotonic()), **self.loop.summary()}
+            out = {**self.controller.status(time.monotonic()), **self.loop.summary()}
+        if self.tactile is not None:
+            out["tactile"] = self.tactile.status()
+        return out
 
     def _publish_diagnostics(self) -> None:
         s = self.status()

@@ -1,5 +1,6 @@
 """A MuJoCo-simulated arm that speaks the topics of a ros2_control arm; with ``--task``, the
-whole task cell (arm, hand, objects, perception, episodes: see ``cell_io``).
+whole task cell (arm, hand, objects, perception, episodes: see ``cell_io``; tactile pads'
+camera frames: see ``cell_tactile``).
 
     simreal sim-robot --robot franka_panda [--rate 500] [--ros-args --params-file configs/ros/sim_robot.yaml]
     simreal sim-robot --task franka-lift-ik [--seed 0] [--physics ARM.yaml]
@@ -37,7 +38,7 @@ from std_srvs.srv import SetBool
 from trajectory_msgs.msg import JointTrajectory
 
 from simreal.deploy.sim_arm import SingleArm
-from simreal.ros_nodes import cell_io
+from simreal.ros_nodes import cell_io, cell_tactile
 
 PARAMS = {
     "robot": "franka_panda",
@@ -58,6 +59,7 @@ PARAMS = {
     "nan_after_s": -1.0,  # from this time on, publish NaN positions (negative: never)
     "seed": 0,
     **cell_io.PARAMS,
+    **cell_tactile.PARAMS,
 }
 
 
@@ -75,7 +77,9 @@ class SimRobotNode(Node):
         if self.p["task"]:
             from simreal.deploy.task_cell import TaskCell
 
-            self.arm = self.cell = TaskCell(self.p["task"], seed=self.p["seed"], group=self.p["group"], physics=physics,
+            groups = [g.strip() for g in str(self.p["group"]).split(",")]
+            self.arm = self.cell = TaskCell(self.p["task"], seed=self.p["seed"], physics=physics,
+                                            group=groups[0] if len(groups) == 1 else groups,
                                             task_params=task_params_of(self.p))
         else:
             self.arm = SingleArm(self.p["robot"], initial_joint_pos=init if len(init) > 1 else None, physics=physics)
@@ -98,6 +102,8 @@ class SimRobotNode(Node):
         self.inject_nan = False
         self.commands_received = 0
         self.io = cell_io.CellIO(self, self.cell, self.p, self._queue_gripper) if self.cell else None
+        self.touch = (cell_tactile.CellTactile(self, self.cell, self.io, self.p)
+                      if self.cell is not None and self.cell.tactile is not None else None)
         self.t0 = time.monotonic()
         self.period = 1.0 / self.p["rate"]
         self.create_timer(self.period, self._tick)
@@ -108,7 +114,8 @@ class SimRobotNode(Node):
             what += f" with the physics of {self.p['physics_file']} ({physics.to_dict()})"
         self.get_logger().info(f"{what}: {len(self.wire_names)} joints on {self.p['joint_states_topic']} "
                                f"at {self.p['rate']:.0f} Hz; commands on {self.p['command_topic']}"
-                               + (f"; poses on {self.io.topic_list()}" if self.io else ""))
+                               + (f"; poses on {self.io.topic_list()}" if self.io else "")
+                               + (f"; tactile frames on {self.touch.topic_list()}" if self.touch else ""))
 
     def _queue(self, q: np.ndarray) -> None:
         if q.shape != (len(self.arm.joint_names),) or not np.all(np.isfinite(q)):

@@ -17,6 +17,9 @@ Pose inputs (targets, perceived objects) are checked too: finite, inside ``pose_
 with a stamp newer than the last one (a frozen stream is not fresh data). Each has a maximum
 age: perceived inputs ``perceived_max_age_periods`` control periods by default, goals
 ``input_timeout_s`` (0: a goal set once stays valid); ``input_max_age_s`` overrides per input.
+Tactile pads (``tactile_summary`` terms) are inputs too, one per pad: the summary [normal
+force N, centroid x, y mm] the robot side reads from the pad's newest frame, finite, force
+not negative, stamp advancing, at most ``tactile_max_age_s`` old.
 The gripper column becomes a width command (``gripper_command`` after each tick).
 Joint states are checked for plausibility (named joints once each, finite, inside the
 position limits plus ``joint_state_margin_rad``, speeds under ``VEL_PLAUSIBLE_FACTOR`` times the
@@ -67,7 +70,8 @@ class ControllerCfg:
     control_period_s: float = 0.0  # 0: the bundle's period
     joint_state_margin_rad: float = 0.1  # joint states this far outside the position limits are refused
     perceived_max_age_periods: float = 2.5  # a perceived pose older than this many periods holds the arm
-    input_max_age_s: dict = field(default_factory=dict)  # per pose input, s; overrides the defaults above
+    tactile_max_age_s: float = 0.1  # a tactile pad's summary older than this holds the arm (3 frames at 30 Hz)
+    input_max_age_s: dict = field(default_factory=dict)  # per input (pose or pad), s; overrides the defaults above
     # [x_lo, x_hi, y_lo, y_hi, z_lo, z_hi] m, base frame: pose inputs outside are refused
     pose_box: tuple = (-2.0, 2.0, -2.0, 2.0, -1.0, 2.5)
 
@@ -84,6 +88,7 @@ class ControllerCfg:
         num("max_step_scale", 0.0, 1.0, lo_open=True, what=" (it scales the bundle's step bound down, never up)")
         num("joint_state_margin_rad", 0.0, 1.0, what=" rad")
         num("perceived_max_age_periods", 1.0, 1000.0, what=" control periods")
+        num("tactile_max_age_s", 0.0, 60.0, lo_open=True, what=" s")
         if not isinstance(self.input_max_age_s, dict):
             raise ControllerCfgError(f"controller parameter input_max_age_s must map input names to seconds, "
                                      f"got {self.input_max_age_s!r}")
@@ -148,15 +153,25 @@ class DeployController:
         self.joint_vel = np.zeros(n)
         self.joint_stamp = None
         self.finger_pos = np.zeros(len(spec.finger_joint_names))
-        self.inputs: dict[str, np.ndarray | None] = {name: None for name in spec.pose_inputs()}
+        self.pads = spec.tactile_pads()
+        both = sorted(set(self.pads) & set(spec.pose_inputs()))
+        if both:
+            raise ControllerCfgError(f"inputs {both} are both pose inputs and tactile pads; rename one")
+        self.inputs: dict[str, np.ndarray | None] = {name: None for name in [*spec.pose_inputs(), *self.pads]}
         unknown = sorted(set(self.cfg.input_max_age_s) - set(self.inputs))
         if unknown:
-            raise ControllerCfgError(f"input_max_age_s names {unknown}, which this bundle does not read; its pose "
+            raise ControllerCfgError(f"input_max_age_s names {unknown}, which this bundle does not read; its "
                                      f"inputs: {sorted(self.inputs)}")
         perceived = set(spec.perceived_inputs())
         perceived_age = self.cfg.perceived_max_age_periods * self.period_s
-        self.input_max_age = {name: float(self.cfg.input_max_age_s.get(
-            name, perceived_age if name in perceived else self.cfg.input_timeout_s)) for name in self.inputs}
+
+        def default_age(name: str) -> float:
+            if name in self.pads:
+                return self.cfg.tactile_max_age_s
+            return perceived_age if name in perceived else self.cfg.input_timeout_s
+
+        self.input_max_age = {name: float(self.cfg.input_max_age_s.get(name, default_age(name)))
+                              for name in self.inputs}
         self.input_stamps: dict[str, float | None] = {name: None for name in self.inputs}
         self.input_counters = {name: {"received": 0, "rejected": 0, "stale_events": 0} for name in self.inputs}
         self.input_reject_reason = {name: "" for name in self.inputs}
@@ -235,16 +250,19 @@ class DeployController:
         return reason
 
     def set_input(self, name: str, value, now: float, stamp: float | None = None) -> str | None:
-        """A pose input's position (3,), base frame, m; ``stamp``: its header time (s), which
-        must advance. Returns None if accepted, else why it was refused (a refused sample
-        does not refresh the input's age)."""
+        """A pose input's position (3,), base frame, m, or a tactile pad's summary (3,);
+        ``stamp``: its header time (s), which must advance. Returns None if accepted, else why
+        it was refused (a refused sample does not refresh the input's age)."""
         if name not in self.inputs:
-            return f"unknown pose input {name!r}; this bundle reads {sorted(self.inputs)}"
+            return f"unknown input {name!r}; this bundle reads {sorted(self.inputs)}"
         value = np.asarray(value, dtype=np.float64).reshape(-1)
         reason = None
+        what = "summary" if name in self.pads else "position"
         if value.shape != (3,) or not np.all(np.isfinite(value)):
-            reason = f"{name}: position {value.tolist()} is not 3 finite numbers"
-        elif np.any(value < self.pose_lo) or np.any(value > self.pose_hi):
+            reason = f"{name}: {what} {value.tolist()} is not 3 finite numbers"
+        elif name in self.pads and value[0] < 0:
+            reason = f"{name}: normal force {value[0]:.6g} N is negative"
+        elif name not in self.pads and (np.any(value < self.pose_lo) or np.any(value > self.pose_hi)):
             reason = (f"{name}: position {np.round(value, 4).tolist()} m is outside pose_box "
                       f"{np.stack([self.pose_lo, self.pose_hi], 1).tolist()}")
         elif stamp is not None and self.input_stamps[name] is not None and stamp <= self.input_stamps[name]:
@@ -369,7 +387,7 @@ class DeployController:
         return cmd
 
     def _stale_inputs(self, now: float) -> list[str]:
-        """Pose inputs received once whose last accepted sample is older than their maximum age."""
+        """Inputs received once whose last accepted sample is older than their maximum age."""
         return [k for k, age in self.input_max_age.items()
                 if age > 0 and self.inputs[k] is not None and self.watchdog.age(k, now) > age]
 

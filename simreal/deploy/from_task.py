@@ -16,6 +16,7 @@ from simreal.deploy.spec import (
     KinematicsSpec,
     ObsTermSpec,
     SpecError,
+    TactileSpec,
     max_step_from_vel_limits,
 )
 
@@ -40,11 +41,17 @@ def _source_of(term) -> tuple[str, str | None, bool]:
         return "pose_position", term.params["body"], True
     if term.func is obs.site_pos:  # a point on an object, e.g. a drawer handle
         return "pose_position", term.params["site"], True
+    if getattr(term.func, "perceived_pose", None):  # a task's own term, marked obs.perceived_pose(name)
+        return "pose_position", term.func.perceived_pose, True
+    from simreal.sensors.tactile.observations import tactile_contact_summary
+
+    if term.func is tactile_contact_summary:  # per pad, from its camera frames through the contact reader
+        return "tactile_summary", None, False
     raise SpecError(
         f"observation term function {term.func.__module__}.{term.func.__name__} has no deployable source; "
         f"deployable terms: joint_pos_rel, joint_vel, last_action, gripper_width, ee_pos, ee_rot6, "
-        f"buffer (a goal pose), "
-        f"body_pos and site_pos (perceived object poses)"
+        f"buffer (a goal pose), body_pos, site_pos and terms marked obs.perceived_pose (perceived object "
+        f"poses), tactile_contact_summary (GelSight frames read on the robot)"
     )
 
 
@@ -60,6 +67,23 @@ def pose_sources_of(cfg, group: str | list[str] = "policy") -> list[tuple]:
                 out[inp] = (inp, perceived, term.noise_std if grp.noisy else 0.0, term.bias_std if grp.noisy else 0.0,
                             lambda env, t=term: t.func(env, **t.params))
     return list(out.values())
+
+
+def pad_name(site: str) -> str:
+    """A tactile pad's input name from its sensor site: ``left_finger/sensor`` -> ``left_finger``."""
+    return site.split("/")[0].replace("-", "_")
+
+
+def tactile_spec_of(terms) -> TactileSpec | None:
+    """The sensor and pads of the ``tactile_contact_summary`` terms (one sensor, one pad list)."""
+    found = {(t.params["sensor"], tuple(pad_name(s) for s in t.params["sites"])) for t in terms}
+    if len(found) > 1:
+        raise SpecError(f"the actor reads tactile summaries of different sensors or pads {sorted(found)}; "
+                        f"a deployment reads one sensor model on one set of pads")
+    if not found:
+        return None
+    sensor, pads = found.pop()
+    return TactileSpec(sensor=sensor, pads=list(pads))
 
 
 def _gripper_widths(cfg, robot) -> tuple[float, float]:
@@ -87,14 +111,17 @@ def deploy_spec_from_cfg(cfg, task_id: str = "", group: str | list[str] = "polic
     groups = [group] if isinstance(group, str) else list(group)
     n = robot.num_joints
     period = cfg.scene.timestep * cfg.decimation
-    terms = []
+    terms, tactile_terms = [], []
     for g in groups:
         if g not in cfg.observations:
             raise SpecError(f"{where} has no observation group {g!r}; groups: {list(cfg.observations)}")
         grp = cfg.observations[g]
         for name, term in grp.terms.items():
             source, inp, perceived = _source_of(term)
-            dim = {"pose_position": 3, "ee_pos": 3, "ee_rot6": 6, "gripper_width": 1}.get(source, n)
+            if source == "tactile_summary":
+                tactile_terms.append(term)
+            dim = {"pose_position": 3, "ee_pos": 3, "ee_rot6": 6, "gripper_width": 1,
+                   "tactile_summary": 3 * len(term.params.get("sites", ()))}.get(source, n)
             if source == "last_action":
                 dim = 0  # filled in below, once the action's columns are known
             if any(t.name == name for t in terms):
@@ -129,6 +156,7 @@ def deploy_spec_from_cfg(cfg, task_id: str = "", group: str | list[str] = "polic
         max_step_per_tick=max_step_from_vel_limits(robot.joint_vel_limits, period),
         provenance={"task": task_id, "obs_group": groups[0] if len(groups) == 1 else groups, **(provenance or {})},
         finger_joint_names=fingers,
+        tactile=tactile_spec_of(tactile_terms),
     )
     if spec.needs_kinematics():
         from simreal.sim.scene import EE_SITE

@@ -15,7 +15,7 @@ from simreal.errors import InputError, UnknownNameError
 
 class ObservationBuilder:
     """Builds the policy input ``(obs_dim,)`` float32 from measured joints (canonical order),
-    finger joints, pose inputs and the last action; keeps per-term history. ``kinematics``
+    finger joints, pose inputs, tactile pads' summaries and the last action; keeps per-term history. ``kinematics``
     (the bundle's) gives ``ee_pos`` and ``ee_rot6`` terms the tool pose."""
 
     def __init__(self, spec: DeploySpec, kinematics=None):
@@ -54,6 +54,12 @@ class ObservationBuilder:
                 raise UnknownNameError(f"observation term {term.name!r} needs pose input {term.input!r}, none "
                                        f"received yet")
             return np.asarray(inputs[term.input], dtype=np.float64).astype(np.float32)[:3]
+        if s == "tactile_summary":  # per pad [force N, centroid x mm, y mm], the spec's pad order
+            pads = self.spec.tactile_pads()
+            missing = [p for p in pads if inputs.get(p) is None]
+            if missing:
+                raise UnknownNameError(f"observation term {term.name!r} needs tactile pads {missing}: none read yet")
+            return np.concatenate([np.asarray(inputs[p], dtype=np.float64) for p in pads]).astype(np.float32)
         raise InputError(f"unknown observation source {s!r}")
 
     def build(self, joint_pos, joint_vel, inputs: dict, last_action, finger_pos=()) -> np.ndarray:

@@ -14,6 +14,10 @@ Observation sources (what a deployment can measure):
   ``ee_rot6``        the tool orientation likewise: its rotation matrix's first two columns (6)
   ``pose_position``  position of a pose input (``input``: "target", an object such as "cube"),
                      from a ``geometry_msgs/PoseStamped`` moved into the robot base frame, m (3)
+  ``tactile_summary`` per pad of ``tactile.pads``: [normal force N, contact centroid x, y mm]
+                     read from the pad's camera frames (``sensor_msgs/Image``) by
+                     :mod:`simreal.sensors.tactile.reader`, as training's
+                     ``tactile_contact_summary`` computes them (3 per pad)
 Each term is multiplied by ``scale``; with ``history`` > 1 the last ``history`` values
 are concatenated oldest first (filled with the first value after a reset). ``noise_std``
 (per step) and ``bias_std`` (per episode) are the noise training added to the term: for a
@@ -36,7 +40,7 @@ from simreal.deploy.spec_checks import SpecError, check_spec
 
 FORMAT_VERSION = 2
 OBS_SOURCES = ("joint_pos_rel", "joint_pos", "joint_vel", "last_action", "gripper_width", "ee_pos",
-               "ee_rot6", "pose_position")
+               "ee_rot6", "pose_position", "tactile_summary")
 FK_SOURCES = ("ee_pos", "ee_rot6")  # computed by forward kinematics of the bundle's kinematics
 
 
@@ -103,6 +107,17 @@ class KinematicsSpec:
 
 
 @dataclass
+class TactileSpec:
+    """The GelSight-style sensors a policy reads, one camera per pad: ``sensor`` names a model
+    of :mod:`simreal.sensors.tactile.sensors` (its gel size, stiffness and default
+    calibration); ``pads`` name the inputs in the order the policy reads them (each one
+    image topic on the robot)."""
+
+    sensor: str
+    pads: list[str]
+
+
+@dataclass
 class DeploySpec:
     robot: str
     joint_names: list[str]
@@ -120,6 +135,7 @@ class DeploySpec:
     kinematics: KinematicsSpec | None = None  # needed by tool-point actions and ee_pos terms
     # the hand's finger joints in /joint_states (gripper_width terms, the gripper action)
     finger_joint_names: list[str] = field(default_factory=list)
+    tactile: TactileSpec | None = None  # needed by tactile_summary terms
     format_version: int = FORMAT_VERSION
 
     @property
@@ -139,6 +155,11 @@ class DeploySpec:
 
     def perceived_inputs(self) -> list[str]:
         return sorted({t.input for t in self.observations if t.source == "pose_position" and t.perceived})
+
+    def tactile_pads(self) -> list[str]:
+        """The pads whose images the policy reads (``tactile_summary`` terms), in order."""
+        uses = any(t.source == "tactile_summary" for t in self.observations)
+        return list(self.tactile.pads) if uses and self.tactile is not None else []
 
     def measured_joint_names(self) -> list[str]:
         """Every joint /joint_states must carry: the arm's, then the fingers'."""
@@ -183,6 +204,10 @@ class DeploySpec:
                 if not isinstance(d["kinematics"], dict):
                     raise SpecError(f"kinematics must be a mapping (file, site) or null, got {d['kinematics']!r}")
                 d["kinematics"] = KinematicsSpec(**d["kinematics"])
+            if d.get("tactile") is not None:
+                if not isinstance(d["tactile"], dict):
+                    raise SpecError(f"tactile must be a mapping (sensor, pads) or null, got {d['tactile']!r}")
+                d["tactile"] = TactileSpec(**d["tactile"])
             spec = cls(**d)
         except TypeError as err:
             raise SpecError(f"deploy.yaml is missing or has an unknown field: {err}") from None

@@ -122,11 +122,12 @@ def check_spec(spec, format_version: int, obs_sources, action_types) -> None:
     _check_workspace(a)
     _check_fingers(spec)
     _check_kinematics(spec)
+    pads = _check_tactile(spec)
 
     if not isinstance(spec.observations, list) or not spec.observations:
         raise SpecError("observations must list at least one term")
     expected = {"joint_pos_rel": n, "joint_pos": n, "joint_vel": n, "last_action": a.num_actions, "pose_position": 3,
-                "gripper_width": 1, "ee_pos": 3, "ee_rot6": 6}
+                "gripper_width": 1, "ee_pos": 3, "ee_rot6": 6, "tactile_summary": 3 * len(pads)}
     seen = set()
     for k, t in enumerate(spec.observations):
         where = f"observations[{k}]"
@@ -137,6 +138,8 @@ def check_spec(spec, format_version: int, obs_sources, action_types) -> None:
         where = f"observation term {t.name!r}"
         if t.source not in obs_sources:
             raise SpecError(f"{where}: unknown source {t.source!r}; supported: {list(obs_sources)}")
+        if t.source == "tactile_summary" and not pads:
+            raise SpecError(f"{where} reads tactile sensors but the spec has no tactile section (sensor, pads)")
         if t.dim != expected[t.source]:
             raise SpecError(f"{where} ({t.source}) has dim {t.dim!r}, expected {expected[t.source]}")
         check_number(f"{where}: scale", t.scale, -MAX_OBS_SCALE, MAX_OBS_SCALE)
@@ -220,6 +223,27 @@ def _check_fingers(spec) -> None:
     both = sorted(set(names) & set(spec.joint_names) | {j for j in names if names.count(j) > 1})
     if both:
         raise SpecError(f"finger_joint_names lists {both} twice or among the arm's joint_names")
+
+
+def _check_tactile(spec) -> list:
+    """The tactile pads (empty without a tactile section)."""
+    from simreal.sensors.tactile.sensors import SENSORS
+
+    tac = spec.tactile
+    if tac is None:
+        return []
+    sensor = _string("tactile.sensor", tac.sensor)
+    if sensor not in SENSORS:
+        raise SpecError(f"tactile.sensor {sensor!r} is not a known sensor model; known: {sorted(SENSORS)}")
+    if not isinstance(tac.pads, list) or not tac.pads or len(tac.pads) > 16:
+        raise SpecError(f"tactile.pads must list 1 to 16 pad names, got {tac.pads!r}")
+    for i, pad in enumerate(tac.pads):
+        _string(f"tactile.pads[{i}]", pad)
+        if not pad.replace("_", "").isalnum():
+            raise SpecError(f"tactile.pads[{i}] {pad!r} must be a plain name (letters, digits, _): it names a topic")
+    if len(set(tac.pads)) != len(tac.pads):
+        raise SpecError(f"tactile.pads {tac.pads} names a pad twice")
+    return list(tac.pads)
 
 
 def _check_kinematics(spec) -> None:

@@ -8,6 +8,8 @@ position servos and a width goes to the hand's servo, as a ros2_control forward
 controller would. The poses a policy perceives come out through the task's noise model
 (a per-episode offset of ``bias_std`` and per-sample jitter of ``noise_std``, the values
 deploy.yaml shows); goals (``obs.buffer`` terms, e.g. a lift target) come out exact.
+When the actor reads tactile summaries, the cell also renders its pads' camera frames with
+the calibrated shader (what a robot's GelSight streams), for the robot side to read.
 """
 
 from __future__ import annotations
@@ -54,8 +56,12 @@ class TaskCell:
         self.episode_length_s = float(cfg.episode_length_s)
         self.timestep = float(self.env.model.opt.timestep)
         self.rng = np.random.default_rng(seed)
+        unknown = [g for g in ([group] if isinstance(group, str) else group) if g not in cfg.observations]
+        if unknown:
+            raise InputError(f"task {task_id} has no observation group {unknown}; groups: {list(cfg.observations)}")
         self.sources = [PoseSource(name, perceived, noise, bias, read)
                         for name, perceived, noise, bias, read in pose_sources_of(cfg, group)]
+        self.tactile = tactile_of(cfg, group)  # (sensor, sites, objects, pads) or None
         b = self.env.backend
         self._qpos, self._qvel, self._ctrl = b.qpos[0].numpy(), b.qvel[0].numpy(), b.ctrl[0].numpy()
         self._site_xpos, self._site_xmat = b.site_xpos[0].numpy(), b.site_xmat[0].numpy()
@@ -149,5 +155,33 @@ class TaskCell:
             out[s.name] = p
         return out
 
+    def tactile_frames(self, width: int, noise_std: float = 0.0) -> dict[str, np.ndarray]:
+        """Each pad's frame, (H, W, 3) uint8 RGB, rendered at ``width`` pixels from the current
+        state with Gaussian pixel noise of ``noise_std`` levels; {} without tactile pads."""
+        if self.tactile is None:
+            return {}
+        from simreal.sensors.tactile.observations import tactile_rgb
+
+        sensor, sites, objects, pads = self.tactile
+        rgb = tactile_rgb(self.env, sensor, sites, objects, width=width).reshape(len(pads), -1, width, 3).numpy()
+        rgb = rgb * 255.0
+        if noise_std > 0:
+            rgb = rgb + noise_std * self.rng.standard_normal(rgb.shape)
+        frames = rgb.round().clip(0, 255).astype(np.uint8)
+        return dict(zip(pads, frames))
+
     def true_poses(self) -> dict[str, np.ndarray]:
         return {s.name: np.asarray(s.read(self.env)[0], dtype=np.float64) for s in self.sources}
+
+
+def tactile_of(cfg, group) -> tuple | None:
+    """(sensor, sites, objects, pad names) of the tactile summary the ``group`` actor reads."""
+    from simreal.deploy.from_task import pad_name
+    from simreal.sensors.tactile.observations import tactile_contact_summary
+
+    for g in [group] if isinstance(group, str) else list(group):
+        for term in cfg.observations[g].terms.values():
+            if term.func is tactile_contact_summary:
+                sites = tuple(term.params["sites"])
+                return term.params["sensor"], sites, term.params["objects"], [pad_name(s) for s in sites]
+    return None

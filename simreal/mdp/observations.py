@@ -48,6 +48,17 @@ def site_pos(env, site: str) -> torch.Tensor:
     return env.backend.site_xpos[:, env.model.site(site).id].float()
 
 
+def perceived_pose(name: str):
+    """Marks a task's own term as the position of an object the robot perceives: deployed,
+    it reads the ``PoseStamped`` input ``name`` (``/objects/<name>/pose``), and a task cell
+    publishes the term's value there (whatever error the term models, e.g. a per-episode
+    offset, is then perception's error)."""
+    def mark(func):
+        func.perceived_pose = name
+        return func
+    return mark
+
+
 def body_quat(env, body: str) -> torch.Tensor:
     """Body orientation as a quaternion (w, x, y, z) with w >= 0."""
     q = env.body_quat(body)

@@ -108,6 +108,7 @@ def contact_force_totals(env, sensor: str = SENSOR) -> torch.Tensor:
     return f.reshape(env.num_envs, len(SITES), -1, 3).sum(dim=2).reshape(env.num_envs, -1)
 
 
+@obs.perceived_pose("socket")
 def socket_pos_noisy(env) -> torch.Tensor:
     """(N, 3) the socket position with the episode's offset (uniform +-5 mm in x, y)."""
     return env.buffers["socket"] + env.buffers["socket_offset"]
