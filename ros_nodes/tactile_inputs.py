@@ -29,6 +29,7 @@ PARAMS = {
     "tactile_read_width": 80,  # frames are read at this width (the reader's cost follows the pixel count)
     "tactile_reference": "capture",  # capture: median of the first frames (nothing touching); calibration
     "tactile_reference_frames": 5,
+    "tactile_calibration": "",  # a calibration file of this sensor (simreal tactile calibrate); "": the model's default
     "tactile_max_age_s": 0.1,  # a pad whose newest summary is older holds the arm
 }
 
@@ -54,7 +55,8 @@ class TactileInputs:
         self.pads = {pad: PadReader(pad, spec.tactile.sensor, read_width=p["tactile_read_width"],
                                     reference=p["tactile_reference"],
                                     reference_frames=p["tactile_reference_frames"],
-                                    size=tuple(size) if any(size) else None)
+                                    size=tuple(size) if any(size) else None,
+                                    calibration=p["tactile_calibration"] or None)
                      for pad in spec.tactile.pads}
         self._newest: dict[str, tuple] = {}
         self._wake = threading.Condition()
