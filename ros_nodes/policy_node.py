@@ -244,7 +244,8 @@ class PolicyNode(LifecycleNode):
             with self.lock:
                 self.controller = None
             return self._fail("no tactile summary within configure_timeout_s from " + ", ".join(tactile_waiting)
-                              + "; is the sensor (or simreal sim-robot --task) publishing sensor_msgs/Image there?")
+                              + "; is the sensor publishing sensor_msgs/Image there? (simreal sim-robot --task TASK "
+                              "--group policy,tactile_summary renders a task's pads)")
         if waiting:
             with self.lock:
                 self.controller = None

@@ -185,3 +185,17 @@ def _kinematics(spec):
     path = Path(tempfile.mkdtemp()) / "kinematics.xml"
     path.write_text(kinematics_xml(spec.robot))
     return Kinematics.load(path, spec.kinematics.site, spec.joint_names)
+
+
+def test_a_gelsight_mini_student_deploys_with_the_minis_model_and_frames():
+    from simreal.deploy.from_task import deploy_spec_from_task
+    from simreal.deploy.task_cell import TaskCell
+
+    spec = deploy_spec_from_task("franka-peg-insert-tactile-mini", GROUPS)
+    assert spec.tactile.sensor == "gelsight_mini" and spec.tactile_pads() == ["left_finger", "right_finger"]
+    cell = TaskCell("franka-peg-insert-tactile-mini", seed=0, group=GROUPS)
+    cell.step(50)
+    frames = cell.tactile_frames(80)
+    pad = PadReader("left_finger", "gelsight_mini", reference="calibration")
+    img = pad.check(*_msg(frames["left_finger"], 1.0))
+    assert img.shape == (60, 80, 3) and pad.read(img)[0] > 0.5

@@ -50,6 +50,9 @@ def add_verbs(verbs, bench) -> None:
     p.add_argument("--task-param", action="append", default=[], metavar="NAME=VALUE",
                    help="a parameter of the task (repeatable), as train's --set env.NAME=VALUE: "
                         "e.g. --task-param twin=DIR --task-param joint=door_joint for franka-articulate")
+    p.add_argument("--group", metavar="GROUP[,GROUP]",
+                   help="the actor's observation groups: which poses, and which tactile pads' frames, the cell "
+                        "publishes (default policy; a tactile student: policy,tactile_summary)")
     _ros_args_option(p, "$(simreal configs ros/sim_robot.yaml)")
     p.set_defaults(func=_sim_robot)
 
@@ -185,7 +188,7 @@ def _sim_robot(args) -> int:
 
     values = {"robot": args.robot, "rate": args.rate, "task": args.task, "seed": args.seed,
               "physics_file": args.physics and str(Path(args.physics).resolve()),
-              "task_params": _task_params(args) or None}
+              "task_params": _task_params(args) or None, "group": args.group}
     overrides = {k: v for k, v in values.items() if v is not None}
     physics_of({**PARAMS, **overrides})  # a bad file: one clear line before any process starts
     return main(overrides, _ros_args(args.ros_args))
