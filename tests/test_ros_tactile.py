@@ -47,9 +47,9 @@ def _domain() -> int:
     return 1 + (os.getpid() * 13 + next(_ids) + 20) % 100
 
 
-def _run(tmp_path, bundle, sim=(), policy=(), hook=None, **kw):
+def _run(tmp_path, bundle, sim=(), policy=(), hook=None, episodes=1, **kw):
     params = lambda ps: [x for p in ps for x in ("-p", p)]  # noqa: E731
-    return run_episodes(bundle, episodes=1, seed=0, sim_params=params(sim),
+    return run_episodes(bundle, episodes=episodes, seed=0, sim_params=params(sim),
                         policy_params=params(["diagnostics_period_s:=0.25", *policy]), log_dir=tmp_path / "logs",
                         domain_id=_domain(), verbose=False, on_episode=hook, **kw)
 
@@ -131,3 +131,11 @@ def test_pads_that_never_send_a_frame_fail_configure_naming_the_topic(tmp_path, 
         _run(tmp_path, bundle, sim=["group:=policy"], policy=["configure_timeout_s:=3.0"], startup_timeout=40.0)
     log = (tmp_path / "logs" / "policy.log").read_text()
     assert "no tactile summary" in log and LEFT in log and "no frame" in log
+
+
+def test_the_shipped_blind_peg_bundle_inserts_over_ros(tmp_path):
+    from simreal.data import data_path
+
+    result = _run(tmp_path, data_path("assets", "policies", "franka-peg-insert-tactile-blind"), episodes=2)
+    assert result["task"] == TASK and result["episodes"] == 2 and result["success_rate"] >= 0.5, result
+    assert result["policy"]["commands"] > 300 and result["policy"]["action_p99_ms"] is not None, result

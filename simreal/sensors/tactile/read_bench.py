@@ -156,12 +156,13 @@ def bench_read(sensors, seed: int = 0, policy_width: int = 80, peg: bool = True,
                          f"({s['force_err_rel_max']:.3f} max), centroid error {s['centroid_err_mm_median']:.3f} mm "
                          f"median ({s['centroid_err_mm_max']:.3f} max)")
         out[sensor] = res
-    if peg:
-        out["peg"] = peg_agreement(seed=seed)
-        if progress:
-            p = out["peg"]
+    if peg:  # at full size and at the size the task cell streams to a deployed student
+        out["peg"] = [peg_agreement(seed=seed, width=w) for w in (640, policy_width)]
+        for p in out["peg"] if progress else ():
             progress(f"peg pads ({p['pads']}, {p['width']} px): force error {p['force_err_n_median']:.2f} N median "
-                     f"(sim mean {p['sim_force_n_mean']:.2f} N), centroid error {p['centroid_err_mm_median']:.2f} mm")
+                     f"(sim mean {p['sim_force_n_mean']:.2f} N, read {p['read_force_n_mean']:.2f} N), centroid "
+                     f"error {p['centroid_err_mm_median']:.2f} mm (across the pad {p['centroid_x_err_mm_median']:.2f}, "
+                     f"along it {p['centroid_y_err_mm_median']:.2f})")
     return out
 
 
@@ -186,5 +187,7 @@ def peg_agreement(num_envs: int = 8, steps: int = 30, width: int = 640, seed: in
     return {"pads": len(sim), "width": width, "sim_force_n_mean": float(sim[:, 0].mean()),
             "force_err_n_median": float(np.median(force)), "force_err_n_p90": float(np.percentile(force, 90)),
             "centroid_err_mm_median": float(np.median(centroid)),
-            "centroid_err_mm_p90": float(np.percentile(centroid, 90)),
+            "centroid_err_mm_p90": float(np.percentile(centroid, 90)), "read_force_n_mean": float(read[:, 0].mean()),
+            "centroid_x_err_mm_median": float(np.median(np.abs(read[:, 1] - sim[:, 1]))),
+            "centroid_y_err_mm_median": float(np.median(np.abs(read[:, 2] - sim[:, 2]))),
             "read_in_contact": int((read[:, 0] > 0).sum())}
