@@ -108,7 +108,8 @@ def run_episodes(bundle, episodes: int = 10, task: str | None = None, seed: int 
                     raise RuntimeError(f"{srv} failed ({'no answer' if r is None else r.message}); logs in {log_dir}")
             episode = int(r.message.split()[1])  # the cell's answer: "episode N of TASK"
             probe.spin(SETTLE_S)
-            for _ in range(30):  # a policy holding for a stale input (or ramping back) refuses for a moment
+            for _ in range(100):  # a policy holding for a stale input (or ramping back) refuses for a moment;
+                # on a loaded machine a camera's frames can go stale again and again: up to 10 s
                 r = probe.call(Trigger, "/simreal_policy/new_episode", Trigger.Request())
                 if r is None or r.success:
                     break

@@ -139,3 +139,12 @@ def test_the_shipped_blind_peg_bundle_inserts_over_ros(tmp_path):
     result = _run(tmp_path, data_path("assets", "policies", "franka-peg-insert-tactile-blind"), episodes=2)
     assert result["task"] == TASK and result["episodes"] == 2 and result["success_rate"] >= 0.5, result
     assert result["policy"]["commands"] > 300 and result["policy"]["action_p99_ms"] is not None, result
+
+
+def test_the_shipped_tactile_peg_bundle_reads_its_pads_over_ros(tmp_path):
+    from simreal.data import data_path
+
+    result = _run(tmp_path, data_path("assets", "policies", "franka-peg-insert-tactile"))
+    assert result["task"] == TASK and result["episodes"] == 1 and result["policy"]["commands"] > 150, result
+    for pad, s in _stats(tmp_path)["tactile"].items():
+        assert s["read"] > 60 and s["rejected"] == 0, (pad, s)
