@@ -104,12 +104,18 @@ class CellIO:
         self.episode_pub.publish(String(data=json.dumps(result)))
         self.node.get_logger().info(f"episode {result['episode']}: {'success' if result['success'] else 'failure'}")
 
+    def fault_now(self, fault: str, target: str, name: str, after_s: float, for_s: float) -> str:
+        """``fault`` if it applies to ``name`` at this moment of the episode (from ``after_s``
+        into it for ``for_s``, negative: to its end), else ""."""
+        if not fault or name != target or self.episode_t0 is None:
+            return ""
+        t = self.cell.time - self.episode_t0 - after_s
+        return fault if t >= 0 and (for_s < 0 or t < for_s) else ""
+
     def _fault_active(self, name: str) -> str:
         p = self.p
-        if not p["pose_fault"] or name != p["pose_fault_input"] or self.episode_t0 is None:
-            return ""
-        t = self.cell.time - self.episode_t0 - p["pose_fault_after_s"]
-        return p["pose_fault"] if t >= 0 and (p["pose_fault_for_s"] < 0 or t < p["pose_fault_for_s"]) else ""
+        return self.fault_now(p["pose_fault"], p["pose_fault_input"], name, p["pose_fault_after_s"],
+                              p["pose_fault_for_s"])
 
     def _publish_poses(self) -> None:
         stamp = self.node.get_clock().now().to_msg()

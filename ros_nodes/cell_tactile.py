@@ -47,11 +47,9 @@ class CellTactile:
         node.create_timer(1.0 / p["tactile_rate"], self._publish)
 
     def _fault(self, pad: str) -> str:
-        p, t0 = self.p, self.io.episode_t0
-        if not p["tactile_fault"] or pad != p["tactile_fault_pad"] or t0 is None:
-            return ""
-        t = self.cell.time - t0 - p["tactile_fault_after_s"]
-        return p["tactile_fault"] if t >= 0 and (p["tactile_fault_for_s"] < 0 or t < p["tactile_fault_for_s"]) else ""
+        p = self.p
+        return self.io.fault_now(p["tactile_fault"], p["tactile_fault_pad"], pad, p["tactile_fault_after_s"],
+                                 p["tactile_fault_for_s"])
 
     def _publish(self) -> None:
         stamp = self.node.get_clock().now().to_msg()

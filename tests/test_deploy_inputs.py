@@ -105,7 +105,7 @@ def test_a_frozen_nan_or_far_pose_is_refused_and_does_not_refresh_the_input():
     assert "frozen" in c.set_input("cube", [0.5, 0.0, 0.02], t, stamp=stamp)
     assert "not 3 finite numbers" in c.set_input("cube", [np.nan, 0.0, 0.02], t, stamp=stamp + 1)
     assert "outside pose_box" in c.set_input("cube", [50.0, 0.0, 0.02], t, stamp=stamp + 2)
-    assert "unknown pose input" in c.set_input("mug", [0.5, 0.0, 0.02], t)
+    assert "unknown input" in c.set_input("mug", [0.5, 0.0, 0.02], t)
     assert c.input_counters["cube"]["rejected"] == 3
     for _ in range(4):  # only refused samples arrive: the cube goes stale
         t += PERIOD
