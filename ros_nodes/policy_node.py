@@ -239,7 +239,7 @@ class PolicyNode(LifecycleNode):
                 return self._fail(str(err))
             self.topics.update(self.tactile.topics)
         waiting = self._wait_for_perceived(spec, deadline)
-        tactile_waiting = self._wait_for_tactile(deadline)
+        tactile_waiting = self.tactile.wait_ready(deadline) if self.tactile is not None else []
         if tactile_waiting:
             with self.lock:
                 self.controller = None
@@ -267,16 +267,11 @@ class PolicyNode(LifecycleNode):
         with self.lock:
             return sorted(need - self._seen_inputs)
 
-    def _wait_for_tactile(self, deadline: float) -> list[str]:
-        """Pads without a summary at ``deadline`` (each topic and why)."""
-        if self.tactile is None:
-            return []
-        while time.monotonic() < deadline and not self.tactile.ready():
-            time.sleep(0.02)
-        return [] if self.tactile.ready() else self.tactile.waiting_for()
-
     def _fail(self, message: str) -> TransitionCallbackReturn:
         self.configure_error = message
+        if self.tactile is not None:  # a later configure subscribes afresh
+            self.tactile.close()
+            self.tactile = None
         self.get_logger().error(f"configure failed: {message}")
         return TransitionCallbackReturn.FAILURE
 

@@ -114,6 +114,12 @@ class TactileInputs:
             c = self.node.controller
             return c is not None and all(c.inputs[pad] is not None for pad in self.pads)
 
+    def wait_ready(self, deadline: float) -> list[str]:
+        """Pads without a summary at ``deadline`` (monotonic s), each with its topic and why."""
+        while time.monotonic() < deadline and not self.ready():
+            time.sleep(0.02)
+        return [] if self.ready() else self.waiting_for()
+
     def waiting_for(self) -> list[str]:
         with self.node.lock:
             c = self.node.controller
