@@ -62,6 +62,7 @@ class CellIO:
         self.episode_t0: float | None = None  # cell time of the first arm command of this episode
         self.reported = False
         self.results: list[dict] = []
+        self.on_reset = None  # called before each reset (the node writes its trace)
 
     def topic_list(self) -> str:
         return ", ".join(f"{t} ({n})" for n, t in self.topics.items())
@@ -76,6 +77,8 @@ class CellIO:
         self._queue_gripper(float(data.sum()))
 
     def _on_reset(self, request, response):
+        if self.on_reset is not None:
+            self.on_reset()
         self.cell.reset()
         self.episode_t0, self.reported = None, False
         self.node.pending.clear()

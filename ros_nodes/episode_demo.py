@@ -53,6 +53,18 @@ def cell_params(bundle) -> tuple[list[str], list[str]]:
     return sim, policy
 
 
+def observation_gap(bundle, policy_trace: Path, cell_trace: Path, png: Path) -> list[dict]:
+    """Per observation term, what the policy saw against the task cell's truth; the plot to ``png``."""
+    from simreal.deploy import trace
+    from simreal.export.bundle import load_bundle
+
+    layout = trace.term_layout(load_bundle(bundle).spec)
+    policy, cell = trace.load(policy_trace), trace.load(cell_trace)
+    rows = trace.compare(policy, cell, layout)
+    trace.plot(policy, cell, layout, png)
+    return rows
+
+
 def _log_tail(path: Path) -> str:
     return path.read_text()[-2000:] if path.is_file() else "(no log)"
 
@@ -61,10 +73,12 @@ def run_episodes(bundle, episodes: int = 10, task: str | None = None, seed: int 
                  physics: str | Path | None = None, policy_params: list[str] | None = None,
                  sim_params: list[str] | None = None,
                  log_dir: str | Path | None = None, startup_timeout: float = 90.0, verbose: bool = True,
-                 domain_id: int | None = None, on_episode=None) -> dict:
+                 domain_id: int | None = None, on_episode=None, trace: bool = False) -> dict:
     """Returns {"success_rate", "episodes": [per-episode results], "policy": loop statistics, ...}.
     ``physics``: a file of the task cell's arm physics (``simreal sim-robot --physics``).
-    ``on_episode(probe, i)`` runs while episode ``i`` is under way (tests use it to act mid-episode)."""
+    ``on_episode(probe, i)`` runs while episode ``i`` is under way (tests use it to act mid-episode).
+    ``trace``: both sides record observation traces into the log directory and the result gains
+    ``observation_gap`` (per term, :func:`simreal.deploy.trace.compare`) and a plot of them."""
     from simreal.errors import InputError
 
     own_task, task_params = bundle_task(bundle)
@@ -82,6 +96,10 @@ def run_episodes(bundle, episodes: int = 10, task: str | None = None, seed: int 
     hidden = ["--physics", str(Path(physics).resolve())] if physics else []
     params = [a for k, v in task_params.items() for a in ("--task-param", f"{k}={json.dumps(v)}")]
     cell_args, policy_args = cell_params(bundle)
+    traces = (log_dir / "policy_trace.npz", log_dir / "cell_trace.npz")
+    if trace:
+        policy_args += ["-p", f"trace_file:={traces[0]}"]
+        cell_args += ["-p", f"trace_file:={traces[1]}"]
     sim = spawn(["sim-robot", "--task", task, "--seed", str(seed), *hidden, *params, "--ros-args", *cell_args,
                  "-p", f"latency_s:={latency_s}", *(sim_params or [])], env, sim_log)
     probe = Probe(domain, watch_commands=False)
@@ -141,6 +159,8 @@ def run_episodes(bundle, episodes: int = 10, task: str | None = None, seed: int 
                                                      "safety_interventions", "stale_events", "commands",
                                                      "action_p50_ms", "action_p99_ms")},
               "logs": str(log_dir)}
+    if trace:
+        result["observation_gap"] = observation_gap(bundle, *traces, log_dir / "observation_gap.png")
     if verbose:
         print(f"{task}: deployed success {success} ({sum(r['success'] for r in results)}/{len(results)} episodes)",
               flush=True)

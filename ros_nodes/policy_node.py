@@ -26,6 +26,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import rclpy
 from builtin_interfaces.msg import Duration
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
@@ -51,6 +52,7 @@ from simreal.deploy.controller import (
 )
 from simreal.deploy.inputs import StaticFrames, input_topics, parse_mapping
 from simreal.deploy.stats import LoopStats
+from simreal.deploy.trace import term_layout
 from simreal.errors import SimrealError
 
 from . import tactile_inputs
@@ -85,6 +87,8 @@ PARAMS = {
     "joint_state_margin_rad": 0.1,  # joint states further than this outside the limits are refused
     "stats_skip_s": 1.0,  # loop timing statistics start this long after activation
     "stats_file": "",  # JSON written with the diagnostics and at exit (benchmarks, tests)
+    "trace_file": "",  # .npz of each policy tick's observation, action and command (simreal.deploy.trace),
+    # written at each pause and at exit
     **tactile_inputs.PARAMS,
 }
 # the parameters that are DeployController settings (ControllerCfg fields, validated there)
@@ -232,6 +236,8 @@ class PolicyNode(LifecycleNode):
             except SimrealError as err:
                 return self._fail(str(err))
             self.loop = LoopStats(self.controller.period_s)
+            if self.p["trace_file"]:
+                self.controller.start_trace()
         if spec.tactile_pads():
             try:
                 self.tactile = tactile_inputs.TactileInputs(self, spec, self.p, self._io_group)
@@ -297,6 +303,7 @@ class PolicyNode(LifecycleNode):
 
     def on_cleanup(self, state) -> TransitionCallbackReturn:
         self._stop_timers()
+        self.write_trace()
         with self.lock:
             self.controller = None
         for sub in self._pose_subs:
@@ -351,6 +358,7 @@ class PolicyNode(LifecycleNode):
             state = self.controller.state if self.controller is not None else "unconfigured"
         response.success = ok
         response.message = "paused: no commands until ~/new_episode" if ok else f"not running (state {state})"
+        self.write_trace()
         return response
 
     def _on_new_episode(self, request, response):
@@ -451,6 +459,21 @@ class PolicyNode(LifecycleNode):
         self.diag_pub.publish(msg)
         self.write_stats(s)
 
+    def write_trace(self) -> None:
+        with self.lock:
+            c = self.controller
+            if c is None or c.trace is None or not len(c.trace):
+                return
+            copy = c.trace.copy()  # written outside the lock
+            layout = term_layout(c.spec)
+        try:
+            copy.save(self.p["trace_file"], terms=np.array([n for n, _, _ in layout]),
+                      bounds=np.array([[a, b] for _, a, b in layout]),
+                      age_names=np.array(["joint_states", *c.inputs]))
+        except OSError as err:  # the policy runs on; the trace is what is lost
+            self.get_logger().error(f"cannot write trace_file {self.p['trace_file']}: {err}",
+                                    throttle_duration_sec=10.0)
+
     def write_stats(self, s: dict | None = None) -> None:
         if self.p["stats_file"]:
             s = s or self.status()
@@ -492,6 +515,7 @@ def main(bundle: str | None = None, args: list[str] | None = None) -> int:
     finally:
         node.write_stats()
         node._stop_timers()
+        node.write_trace()
         executor.shutdown(timeout_sec=2.0)
         spin.join(timeout=2.0)
         node.destroy_node()

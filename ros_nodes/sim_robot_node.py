@@ -38,6 +38,8 @@ from std_srvs.srv import SetBool
 from trajectory_msgs.msg import JointTrajectory
 
 from simreal.deploy.sim_arm import SingleArm
+from simreal.deploy.trace import Trace
+from simreal.errors import InputError
 from simreal.ros_nodes import cell_io, cell_tactile
 
 PARAMS = {
@@ -58,6 +60,8 @@ PARAMS = {
     "omit_joint": "",  # leave this joint out of /joint_states
     "nan_after_s": -1.0,  # from this time on, publish NaN positions (negative: never)
     "seed": 0,
+    "trace_file": "",  # with --task: .npz of the actor's true observation (simreal.deploy.trace), at resets and exit
+    "trace_period_s": 0.01,
     **cell_io.PARAMS,
     **cell_tactile.PARAMS,
 }
@@ -104,6 +108,13 @@ class SimRobotNode(Node):
         self.io = cell_io.CellIO(self, self.cell, self.p, self._queue_gripper) if self.cell else None
         self.touch = (cell_tactile.CellTactile(self, self.cell, self.io, self.p)
                       if self.cell is not None and self.cell.tactile is not None else None)
+        self.trace = None
+        if self.p["trace_file"]:
+            if self.cell is None:
+                raise InputError("parameter trace_file records a task cell's true observations: give --task")
+            self.trace = Trace({"obs": len(self.cell.true_observation()), "episode": 1})
+            self.io.on_reset = self.write_trace
+        self._traced = -math.inf
         self.t0 = time.monotonic()
         self.period = 1.0 / self.p["rate"]
         self.create_timer(self.period, self._tick)
@@ -178,6 +189,10 @@ class SimRobotNode(Node):
             n -= k
         if self.io:
             self.io.after_step()
+        moment = self.t0 + self.arm.time
+        if self.trace is not None and moment - self._traced >= self.p["trace_period_s"] - 1e-9:
+            self._traced = moment
+            self.trace.add(moment, obs=self.cell.true_observation(), episode=self.cell.episodes)
         self._ticks += 1
         if self.p["drop_prob"] > 0 and self.rng.random() < self.p["drop_prob"]:
             return
@@ -206,11 +221,14 @@ class SimRobotNode(Node):
             self.ee_pub.publish(pose)
 
 
+    def write_trace(self) -> None:
+        if self.trace is not None and len(self.trace):
+            self.trace.save(self.p["trace_file"])
+
+
 def task_params_of(p: dict) -> dict:
     """The ``task_params`` parameter (a JSON object) as a dict; InputError naming it."""
     import json
-
-    from simreal.errors import InputError
 
     if not p["task_params"]:
         return {}
@@ -250,6 +268,7 @@ def main(overrides: dict | None = None, args: list[str] | None = None) -> int:
         pass
     finally:
         if node is not None:
+            node.write_trace()
             node.destroy_node()
         rclpy.try_shutdown()
     return 0

@@ -8,6 +8,7 @@ from simreal.deploy.controller import (
     ESTOP,
     PAUSED,
     RUNNING,
+    SOFT_START,
     STALE_HOLD,
     ControllerCfg,
     ControllerCfgError,
@@ -137,6 +138,34 @@ def test_pause_and_a_new_episode_start_from_the_measured_pose():
     assert abs(cmd[0] - moved[0]) <= SPEC.max_step_per_tick[0] + 1e-9  # no jump back to the old command
     c.estop()
     assert "cannot start an episode in state estop" in c.new_episode(t + 3 * PERIOD)
+
+
+def test_a_flapping_input_pauses_and_resumes_without_sending_the_arm_home():
+    c, t, q = running_controller(resume_s=0.2)
+    q = q.copy()
+    q[0] += 0.2  # the policy had moved the arm away from the default pose
+    age = c.input_max_age["cube"]
+    t += age + PERIOD  # the cube's pose went stale: hold
+    c.update_joint_state(NAMES, q, np.zeros(9), t)
+    assert c.tick(t) is None and c.state == STALE_HOLD
+    for flap in range(3):  # fresh for one tick (the ramp back starts), stale again
+        t += PERIOD
+        c.update_joint_state(NAMES, q, np.zeros(9), t)
+        c.set_input("cube", [0.5, 0.0, 0.02], t, stamp=5.0 + t)
+        assert c.tick(t) is not None and c.state == SOFT_START
+        np.testing.assert_allclose(c._ramp_goal, np.clip(q[:7], c.lower, c.upper))  # back to where it is, not home
+        t += age + PERIOD
+        c.update_joint_state(NAMES, q, np.zeros(9), t)
+        assert c.tick(t) is None and c.state == STALE_HOLD
+    assert c.pause() and c.state == PAUSED  # the episode ended in a hold: the pause still holds it
+    assert c.tick(t + PERIOD) is None  # and fresh data does not restart the policy while paused
+    c.update_joint_state(NAMES, q, np.zeros(9), t + PERIOD)
+    c.set_input("cube", [0.5, 0.0, 0.02], t + PERIOD, stamp=9.0 + t)
+    assert c.new_episode(t + PERIOD) is None and c.state == RUNNING
+    fresh = DeployController(SPEC, close_policy, ControllerCfg(soft_start_s=2.0))
+    fresh.update_joint_state(NAMES, q, np.zeros(9), 0.0)
+    fresh.activate(0.0)
+    assert not fresh.pause() and fresh.state == SOFT_START  # the soft start after activate is not paused
 
 
 @pytest.mark.parametrize("cfg,message", [

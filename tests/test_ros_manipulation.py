@@ -61,8 +61,16 @@ def _times(msgs):
 
 def test_the_shipped_lift_bundle_grasps_and_lifts_over_ros(tmp_path):
     rec = Recorder({GRIPPER: Float64MultiArray, ARM: Float64MultiArray})
-    result = _run(tmp_path, episodes=2, hook=rec)
+    result = _run(tmp_path, episodes=2, hook=rec, trace=True)
     assert result["episodes"] == 2 and result["success_rate"] >= 0.5, result
+    # what the policy saw against the cell's truth: joint states within a few ms of it, the cube's
+    # perceived position within its noise model, every term but last_action compared, and a plot
+    gap = {r["term"]: r for r in result["observation_gap"]}
+    assert set(gap) == {"joint_pos", "joint_vel", "gripper_width", "cube_pos", "target"}, gap
+    assert gap["joint_pos"]["gap_at_lag"] < 2e-3 and gap["joint_pos"]["lag_ms"] <= 20, gap
+    assert gap["target"]["mean_gap"] < 1e-5, gap  # the goal is given exactly
+    assert gap["cube_pos"]["mean_gap"] < 0.03, gap
+    assert (tmp_path / "logs" / "observation_gap.png").stat().st_size > 10000
     pol = result["policy"]
     # perceived poses may be at most 2.5 periods (50 ms) old: on a loaded 2-core machine a late one is
     # possible now and then (one in 50 commands at most); a pose input that does not flow fails the success test

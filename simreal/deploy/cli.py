@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from simreal.argtypes import positive_int
 from simreal.errors import InputError
@@ -89,6 +90,9 @@ def add_verbs(verbs, bench) -> None:
     p.add_argument("--task", help="the task cell's task (default: the bundle's)")
     p.add_argument("--latency", type=float, default=0.0, help="added command latency in the task cell, s")
     p.add_argument("--physics", metavar="FILE.yaml", help="the simulated arm's own physics (as sim-robot --physics)")
+    p.add_argument("--trace", action="store_true",
+                   help="record what the policy saw and the task cell's truth; print the gap per observation term "
+                        "(and plot it in the log directory)")
     p.add_argument("--seconds-per-target", type=float, default=4.0)
     p.add_argument("--radius", type=float, default=0.03, help="success radius, m")
     p.add_argument("--seed", type=int, default=0)
@@ -233,13 +237,20 @@ def _deploy_demo(args) -> int:
         from simreal.ros_nodes.sim_robot_node import PARAMS, physics_of
 
         physics_of({**PARAMS, "physics_file": args.physics})  # the cell checks it again for the task's robot
+    if args.trace and args.targets is not None:
+        raise InputError("--trace compares against a task cell's truth: use it with --episodes, not --targets")
     if args.targets is None:
         from simreal.ros_nodes.episode_demo import run_episodes
 
         if not 0.0 <= args.latency <= 1.0:
             raise InputError(f"--latency must be 0 to 1 s, got {args.latency}")
         result = run_episodes(args.bundle, episodes=args.episodes or 10, task=args.task, seed=args.seed,
-                              latency_s=args.latency, physics=args.physics)
+                              latency_s=args.latency, physics=args.physics, trace=args.trace)
+        if args.trace:
+            from simreal.deploy.trace import format_table
+
+            print(format_table(result["observation_gap"]))
+            print(f"plot: {Path(result['logs']) / 'observation_gap.png'}")
         print(json.dumps({k: v for k, v in result.items() if k != "results"} | {"results": [
             {k: r[k] for k in ("episode", "success")} for r in result["results"]]}))
         return 0 if result["success_rate"] is not None else 1

@@ -41,6 +41,7 @@ from simreal.deploy.safety import SafetyFilter
 from simreal.deploy.spec import DeploySpec
 from simreal.deploy.spec_checks import CONTROL_PERIOD_RANGE_S, check_number
 from simreal.deploy.stats import percentiles_ms
+from simreal.deploy.trace import Trace
 from simreal.deploy.watchdog import Watchdog
 from simreal.errors import SimrealError
 
@@ -186,6 +187,7 @@ class DeployController:
         self._ramp_t0 = 0.0
         self._stale_from = INACTIVE  # the state a stale gap interrupted
         self._keep_gripper = False  # a resume: the gripper width goes on from its last command
+        self._resuming = False  # the soft start under way ramps back to a running policy (not to the default pose)
         self._index_cache: dict[tuple, np.ndarray] = {}
         self.inference_s: deque[float] = deque(maxlen=20000)
         self.action_s: deque[float] = deque(maxlen=20000)  # action processing (the IK of tool-point actions)
@@ -193,6 +195,7 @@ class DeployController:
                          "estops": 0}
         self.last_reject_reason = ""
         self.events: deque[str] = deque(maxlen=50)
+        self.trace: Trace | None = None  # start_trace()
 
     # ------------------------------------------------------------- inputs
     def _index(self, names) -> np.ndarray:
@@ -293,11 +296,20 @@ class DeployController:
         self._begin_soft_start(now)
 
     def pause(self) -> bool:
-        """Stop commanding between episodes (the arm's controller holds); False unless running."""
-        if self.state != RUNNING:
+        """Stop commanding between episodes (the arm's controller holds). Allowed while the
+        policy runs, holds for a stale input or ramps back after one (an episode ending in a
+        hold must not leave the policy to resume during the next reset); False otherwise (not
+        during the soft start to the default pose, nor after an e-stop)."""
+        if not self._policy_underway():
             return False
         self._set(PAUSED)
         return True
+
+    def _policy_underway(self) -> bool:
+        """The policy runs, or holds for a stale input or ramps back to it after one."""
+        if self.state == STALE_HOLD:
+            return self._stale_from == RUNNING or (self._stale_from == SOFT_START and self._resuming)
+        return self.state == RUNNING or (self.state == SOFT_START and self._resuming)
 
     def new_episode(self, now: float) -> str | None:
         """Start a new episode at the measured pose, as a training episode starts: the step
@@ -325,6 +337,7 @@ class DeployController:
         self._ramp_s = self.cfg.soft_start_s
         self._ramp_t0 = now
         self._keep_gripper = False
+        self._resuming = False
         self.safety.reset(self._ramp_start)
         self._set(SOFT_START)
 
@@ -333,13 +346,15 @@ class DeployController:
         held it) and the step bound still counts from it: a measured pose that moved, or a
         glitch, cannot make the next command jump. A running policy ramps to the measured pose
         and restarts from it, its gripper width going on from its last command (the fingers
-        held it: a hand closed on an object does not loosen); an interrupted soft start goes on
-        to the default pose."""
+        held it: a hand closed on an object does not loosen), and so does one whose ramp back was
+        interrupted (a flapping input never sends the arm home); an interrupted soft start goes
+        on to the default pose."""
         last = self.safety.last
         if last is None:  # nothing commanded yet
             self._begin_soft_start(now)
             return
-        to_default = self._stale_from != RUNNING
+        to_default = not self._policy_underway()
+        self._resuming = not to_default
         self._ramp_start = last.copy()
         self._ramp_goal = self.default.copy() if to_default else np.clip(self.joint_pos, self.lower, self.upper)
         self._ramp_s = self.cfg.soft_start_s if to_default else self.cfg.resume_s
@@ -351,7 +366,7 @@ class DeployController:
         self.actions.reset(self.joint_pos)
         if self.gripper is not None and not self._keep_gripper:
             self.gripper.reset(float(np.sum(self.finger_pos)))
-        self._keep_gripper = False
+        self._keep_gripper = self._resuming = False
         self.obs_builder.reset()
         self.last_action = np.zeros(self.spec.num_actions, dtype=np.float32)
         if self.reset_policy is not None:
@@ -381,7 +396,7 @@ class DeployController:
         if self.state == SOFT_START:
             cmd = self._soft_start_command(now)
         else:
-            cmd = self._policy_command()
+            cmd = self._policy_command(now)
         if cmd is not None:
             self.counters["commands"] += 1
         return cmd
@@ -399,7 +414,7 @@ class DeployController:
             self._start_policy()  # the ramp is over and the step bound let the command arrive
         return cmd
 
-    def _policy_command(self) -> np.ndarray | None:
+    def _policy_command(self, now: float) -> np.ndarray | None:
         if any(v is None for v in self.inputs.values()):
             return None if self.safety.last is None else self.safety.last.copy()  # hold until a target arrives
         obs = self.obs_builder.build(self.joint_pos, self.joint_vel, self.inputs, self.last_action, self.finger_pos)
@@ -418,7 +433,17 @@ class DeployController:
         if self.gripper is not None:
             self.gripper_command = self.gripper.process(float(action[self.num_arm]))
         self.last_action = action
+        if self.trace is not None:
+            self.trace.add(now, obs=obs, action=action, command=cmd,
+                           ages=[self.watchdog.age(k, now) for k in ("joint_states", *self.inputs)])
         return cmd
+
+    def start_trace(self) -> Trace:
+        """Record each policy tick from now on (:mod:`simreal.deploy.trace`): its observation,
+        action, command, and the age (s since arrival) of the joint states and of each input."""
+        self.trace = Trace({"obs": self.spec.obs_dim, "action": self.spec.num_actions,
+                            "command": self.spec.num_joints, "ages": 1 + len(self.inputs)})
+        return self.trace
 
     # ------------------------------------------------------------- reporting
     def observation_age(self, now: float) -> float:

@@ -62,6 +62,7 @@ class TaskCell:
         self.sources = [PoseSource(name, perceived, noise, bias, read)
                         for name, perceived, noise, bias, read in pose_sources_of(cfg, group)]
         self.tactile = tactile_of(cfg, group)  # (sensor, sites, objects, pads) or None
+        self.groups = [group] if isinstance(group, str) else list(group)
         b = self.env.backend
         self._qpos, self._qvel, self._ctrl = b.qpos[0].numpy(), b.qvel[0].numpy(), b.ctrl[0].numpy()
         self._site_xpos, self._site_xmat = b.site_xpos[0].numpy(), b.site_xmat[0].numpy()
@@ -169,6 +170,13 @@ class TaskCell:
             rgb = rgb + noise_std * self.rng.standard_normal(rgb.shape)
         frames = rgb.round().clip(0, 255).astype(np.uint8)
         return dict(zip(pads, frames))
+
+    def true_observation(self) -> np.ndarray:
+        """The actor's observation as training's env computes it from the current state, without
+        noise or offsets (its ``last_action`` term reads the env's, which the cell never sets)."""
+        parts = [term.func(self.env, **term.params).float() * term.scale
+                 for g in self.groups for term in self.env.cfg.observations[g].terms.values()]
+        return self._torch.cat(parts, dim=1)[0].numpy()
 
     def true_poses(self) -> dict[str, np.ndarray]:
         return {s.name: np.asarray(s.read(self.env)[0], dtype=np.float64) for s in self.sources}
