@@ -88,6 +88,7 @@ def test_robot_side_maths_equal_the_simulators(kind):
     ("scale", -0.05, "actions.scale must be a finite number > 0"),
     ("clip", 0.0, "actions.clip must be a finite number > 0"),
     ("max_target_error", -1.0, "actions.max_target_error must be None or a finite number > 0"),
+    ("bound_step", "yes", "actions.bound_step must be true or false"),
 ])
 def test_each_type_checks_its_config(kind, field, value, message):
     with pytest.raises(InputError, match=message):

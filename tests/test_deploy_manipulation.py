@@ -14,6 +14,7 @@ from simreal.actions.arm import GripperCommand
 from simreal.deploy.from_task import deploy_spec_from_cfg, deploy_spec_from_task
 from simreal.deploy.kinematics import Kinematics
 from simreal.deploy.observations import ObservationBuilder
+from simreal.deploy.safety import SafetyFilter
 from simreal.deploy.spec import DeploySpec, SpecError
 from simreal.envs.env import ManipulationEnv
 from simreal.registry import task_cfg
@@ -107,7 +108,7 @@ def test_the_kinematics_mjcf_is_small_and_equals_the_training_model(kin):
             np.testing.assert_allclose(kin.jacobian(q), J[i].numpy(), atol=1e-5)
 
 
-def _parity(task, steps, actions_fn, kin, **action_fields):
+def _parity(task, steps, actions_fn, kin, safety=False, **action_fields):
     cfg = dataclasses.replace(task_cfg(task), num_envs=6, seed=4)
     if action_fields:
         cfg = dataclasses.replace(cfg, actions=dataclasses.replace(cfg.actions, **action_fields))
@@ -115,8 +116,12 @@ def _parity(task, steps, actions_fn, kin, **action_fields):
     spec = deploy_spec_from_cfg(cfg, task_id=task)
     env.reset()
     procs = [processor_for(spec, kin) for _ in range(env.num_envs)]
+    limits = np.asarray(spec.joint_pos_limits)
+    filters = [SafetyFilter(limits[:, 0], limits[:, 1], spec.max_step_per_tick) for _ in procs]
     for i, p in enumerate(procs):
         p.reset(env.backend.qpos[i, env.arm_qpos_ids].numpy())
+        filters[i].reset(env.backend.qpos[i, env.arm_qpos_ids].numpy())
+    env.hits = 0
     g = torch.Generator().manual_seed(1)
     worst = 0.0
     for t in range(steps):
@@ -125,6 +130,9 @@ def _parity(task, steps, actions_fn, kin, **action_fields):
         env.step(a)
         for i, p in enumerate(procs):
             ours = p.process(a[i, : spec.action.num_arm].numpy(), q[i])
+            if safety:  # the robot side's command: the processor's target through the safety filter
+                ours, hits = filters[i].filter(ours)
+                env.hits += "step" in hits
             worst = max(worst, float(np.abs(ours - env.action.target[i].numpy()).max()))
             p.sync(env.action.target[i].numpy())  # the comparison is per step, not a drift test
     return env, worst
@@ -159,6 +167,19 @@ def test_joint_deltas_with_the_target_bound_equal_the_simulators():
     assert worst == 0.0
     err = (env.action.target - env.joint_pos).abs().max()
     assert float(err) <= 0.2 + 0.1  # bounded near the measured pose (it moved during the last step)
+
+
+def test_the_training_step_bound_is_the_robot_sides_safety_filter(kin):
+    """actions.bound_step: what the env's servos get is what the deployed safety filter lets through."""
+    def lunge(t, env, g):  # large tool-point moves near singular poses: the step bound binds often
+        return torch.randn(env.num_envs, env.num_actions, generator=g) * 3.0
+
+    env, worst = _parity("franka-lift-ik", 30, lunge, kin, safety=True, type="ee_pose_delta", workspace=None,
+                         bound_step=True)
+    assert env.hits > 10, "the step bound never bound: the comparison covered nothing"
+    assert worst < 2e-5, f"the env's bounded targets differ from the robot's filtered commands by {worst:.3g} rad"
+    env, worst = _parity("franka-lift-ik", 30, lunge, kin, safety=True, type="ee_pose_delta", workspace=None)
+    assert worst > 1e-3  # without it, training's targets jump further than the robot would let them
 
 
 def test_manipulation_observations_equal_the_envs():

@@ -22,6 +22,8 @@ def check_arm(cfg) -> None:
             raise InputError(f"actions.{name} must be a finite number > 0, got {value!r}")
     if not isinstance(cfg.max_latency_steps, int) or cfg.max_latency_steps < 0:
         raise InputError(f"actions.max_latency_steps must be an integer >= 0, got {cfg.max_latency_steps!r}")
+    if not isinstance(cfg.bound_step, bool):
+        raise InputError(f"actions.bound_step must be true or false, got {cfg.bound_step!r}")
     bound = cfg.max_target_error
     if bound is not None and not (isinstance(bound, (int, float)) and math.isfinite(bound) and bound > 0):
         raise InputError(f"actions.max_target_error must be None or a finite number > 0, got {bound!r}")
@@ -35,11 +37,17 @@ def no_workspace(cfg) -> None:
 
 def bounded_target(term, target: torch.Tensor) -> torch.Tensor:
     """A proposed arm target kept within ``max_target_error`` of the measured joint
-    positions (if set), then within the joint limits."""
+    positions (if set), within a step of ``term.target`` (the last target) of the velocity
+    limits times the control period (``bound_step``: the deployed safety filter's step
+    bound), then within the joint limits."""
     bound = term.cfg.max_target_error
     if bound is not None:
         q = term.env.joint_pos
         target = torch.minimum(torch.maximum(target, q - bound), q + bound)
+    if term.cfg.bound_step:
+        env = term.env
+        step = torch.tensor(env.robot.joint_vel_limits, dtype=target.dtype, device=target.device) * env.step_dt
+        target = torch.minimum(torch.maximum(target, term.target - step), term.target + step)
     return torch.clamp(target, term.lower, term.upper)
 
 

@@ -82,6 +82,9 @@ class ActionCfg:
     # following-error limit (None: the target accumulates without bound and winds up when
     # the arm is blocked, and actions then stop moving it)
     max_target_error: float | None = None
+    # the robot side's safety filter in training: each joint target moves at most its velocity
+    # limit times the control period per step (the step bound a deployed command is clipped to)
+    bound_step: bool = False
     # ee actions: ((x_lo, x_hi), (y_lo, y_hi), (z_lo, z_hi)) m, world frame; the commanded tool
     # point stays inside this box, as a real arm's workspace limits keep it off the table
     workspace: tuple | None = None
