@@ -45,7 +45,9 @@ class ReaderCfg:
     blur_px: float = 1.0  # smoothing of the colour change against sensor noise (working pixels)
     change_level: float = 5.0  # |colour change| (0..255 RGB norm) below this is background
     concave_blur_px: float = 1.0  # smoothing of the Laplacian that separates cap from skirt
-    min_curvature: float = 0.3  # 1/mm: a cap's rim has a Laplacian below minus this (a 2 mm ball: -1 at its top)
+    # 1/mm: a cap has a Laplacian below minus this (a 2 mm ball: -1 at its top; a 12 mm peg lying
+    # across the pad: -1/6, which 0.3 missed in one grip of ten)
+    min_curvature: float = 0.1
     min_depth_mm: float = 0.04  # a cap shallower than this is not a contact
     min_radius_mm: float = 0.15  # nor one smaller than a disc of this radius
 
