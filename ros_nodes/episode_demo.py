@@ -159,8 +159,11 @@ def run_episodes(bundle, episodes: int = 10, task: str | None = None, seed: int 
                                                      "safety_interventions", "stale_events", "commands",
                                                      "action_p50_ms", "action_p99_ms")},
               "logs": str(log_dir)}
-    if trace:
-        result["observation_gap"] = observation_gap(bundle, *traces, log_dir / "observation_gap.png")
+    if trace:  # a trace that cannot be compared is said, and loses none of the episodes
+        try:
+            result["observation_gap"] = observation_gap(bundle, *traces, log_dir / "observation_gap.png")
+        except InputError as err:
+            result["observation_gap"], result["observation_gap_error"] = [], str(err)
     if verbose:
         print(f"{task}: deployed success {success} ({sum(r['success'] for r in results)}/{len(results)} episodes)",
               flush=True)
