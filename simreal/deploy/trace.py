@@ -2,11 +2,12 @@
 
 The policy node (``trace_file``) records each policy tick's time, observation, action and
 command; a task cell (``simreal sim-robot --task ... -p trace_file:=...``) records the actor's
-observation as training's env computes it, without noise, at the control rate. Both clocks
+observation as training's env computes it, without noise, every ``trace_period_s``. Both clocks
 are the host's monotonic clock, so :func:`compare` lines the two up and says, per
 observation term, how far the robot side's values are from the truth and how late they are
 (the shift of the truth that fits best). Files are plain ``.npz`` (no pickle), rewritten
-atomically, so a crash loses at most the rows since the last write.
+atomically at each episode boundary (the node's ``~/pause``, the cell's ``~/reset``) and at
+exit, so a crash loses at most the episode under way.
 """
 
 from __future__ import annotations
