@@ -253,7 +253,9 @@ def _deploy_demo(args) -> int:
                 print(f"no observation gap: {result['observation_gap_error']}")
             else:
                 print(format_table(result["observation_gap"]))
-                print(f"plot: {Path(result['logs']) / 'observation_gap.png'}")
+                png = Path(result["logs"]) / "observation_gap.png"
+                if png.is_file():
+                    print(f"plot: {png}")
         print(json.dumps({k: v for k, v in result.items() if k != "results"} | {"results": [
             {k: r[k] for k in ("episode", "success")} for r in result["results"]]}))
         return 0 if result["success_rate"] is not None else 1
