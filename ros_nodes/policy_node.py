@@ -26,7 +26,6 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
 import rclpy
 from builtin_interfaces.msg import Duration
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
@@ -52,7 +51,6 @@ from simreal.deploy.controller import (
 )
 from simreal.deploy.inputs import StaticFrames, input_topics, parse_mapping
 from simreal.deploy.stats import LoopStats
-from simreal.deploy.trace import term_layout
 from simreal.errors import SimrealError
 
 from . import tactile_inputs
@@ -465,11 +463,8 @@ class PolicyNode(LifecycleNode):
             if c is None or c.trace is None or not len(c.trace):
                 return
             copy = c.trace.copy()  # written outside the lock
-            layout = term_layout(c.spec)
         try:
-            copy.save(self.p["trace_file"], terms=np.array([n for n, _, _ in layout]),
-                      bounds=np.array([[a, b] for _, a, b in layout]),
-                      age_names=np.array(["joint_states", *c.inputs]))
+            copy.save(self.p["trace_file"])
         except OSError as err:  # the policy runs on; the trace is what is lost
             self.get_logger().error(f"cannot write trace_file {self.p['trace_file']}: {err}",
                                     throttle_duration_sec=10.0)

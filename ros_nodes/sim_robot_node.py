@@ -112,6 +112,9 @@ class SimRobotNode(Node):
         if self.p["trace_file"]:
             if self.cell is None:
                 raise InputError("parameter trace_file records a task cell's true observations: give --task")
+            period = self.p["trace_period_s"]
+            if not (isinstance(period, (int, float)) and 0.001 <= period <= 10.0):
+                raise InputError(f"parameter trace_period_s must be 0.001 to 10 s, got {period!r}")
             self.trace = Trace({"obs": len(self.cell.true_observation()), "episode": 1})
             self.io.on_reset = self.write_trace
         self._traced = -math.inf
@@ -223,7 +226,10 @@ class SimRobotNode(Node):
 
     def write_trace(self) -> None:
         if self.trace is not None and len(self.trace):
-            self.trace.save(self.p["trace_file"])
+            try:
+                self.trace.save(self.p["trace_file"])
+            except OSError as err:  # the cell runs on; the trace is what is lost
+                self.get_logger().error(f"cannot write trace_file {self.p['trace_file']}: {err}")
 
 
 def task_params_of(p: dict) -> dict:

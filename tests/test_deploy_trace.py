@@ -20,16 +20,17 @@ def _pair(lag_s: float):
 
 
 def test_a_trace_round_trips_through_npz_without_pickle(tmp_path):
-    tr = trace.Trace({"obs": 3, "command": 2}, max_rows=4)
+    tr = trace.Trace({"obs": 3, "command": 2}, max_rows=4, meta={"terms": ["a"]})
     for k in range(6):
         tr.add(float(k), obs=[k, k, k], command=None if k == 5 else [k, -k])
     assert len(tr) == 4  # the oldest rows went first
     path = tmp_path / "policy_trace.npz"
-    tr.save(path, terms=np.array(["a"]))
+    tr.save(path)
     data = trace.load(path)
     assert data["t"].tolist() == [2.0, 3.0, 4.0, 5.0]
     assert data["obs"][:, 0].tolist() == [2.0, 3.0, 4.0, 5.0]
     assert np.isnan(data["command"][-1]).all() and data["command"][0].tolist() == [2.0, -2.0]
+    assert data["terms"].tolist() == ["a"]
     assert not list(tmp_path.glob("*.tmp"))  # written atomically
 
 

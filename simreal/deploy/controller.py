@@ -41,7 +41,7 @@ from simreal.deploy.safety import SafetyFilter
 from simreal.deploy.spec import DeploySpec
 from simreal.deploy.spec_checks import CONTROL_PERIOD_RANGE_S, check_number
 from simreal.deploy.stats import percentiles_ms
-from simreal.deploy.trace import Trace
+from simreal.deploy.trace import Trace, term_layout
 from simreal.deploy.watchdog import Watchdog
 from simreal.errors import SimrealError
 
@@ -435,14 +435,18 @@ class DeployController:
         self.last_action = action
         if self.trace is not None:
             self.trace.add(now, obs=obs, action=action, command=cmd,
-                           ages=[self.watchdog.age(k, now) for k in ("joint_states", *self.inputs)])
+                           ages=[self.watchdog.age(k, now) for k in self.trace.meta["age_names"]])
         return cmd
 
     def start_trace(self) -> Trace:
         """Record each policy tick from now on (:mod:`simreal.deploy.trace`): its observation,
         action, command, and the age (s since arrival) of the joint states and of each input."""
+        layout = term_layout(self.spec)
+        ages = ["joint_states", *self.inputs]
         self.trace = Trace({"obs": self.spec.obs_dim, "action": self.spec.num_actions,
-                            "command": self.spec.num_joints, "ages": 1 + len(self.inputs)})
+                            "command": self.spec.num_joints, "ages": len(ages)},
+                           meta={"terms": [n for n, _, _ in layout], "bounds": [[a, b] for _, a, b in layout],
+                                 "age_names": ages})
         return self.trace
 
     # ------------------------------------------------------------- reporting

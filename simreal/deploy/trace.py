@@ -27,9 +27,10 @@ LAGS_S = np.arange(0.0, 0.2001, 0.005)  # the shifts of the truth that compare t
 class Trace:
     """Rows of equal-length float vectors per field, stamped with monotonic seconds."""
 
-    def __init__(self, fields: dict[str, int], max_rows: int = MAX_ROWS):
+    def __init__(self, fields: dict[str, int], max_rows: int = MAX_ROWS, meta: dict | None = None):
         self.fields = dict(fields)
         self.max_rows = int(max_rows)
+        self.meta = {k: np.asarray(v) for k, v in (meta or {}).items()}  # saved beside the rows
         self.t: deque[float] = deque(maxlen=self.max_rows)  # the oldest rows go first
         self.rows: dict[str, deque[np.ndarray]] = {k: deque(maxlen=self.max_rows) for k in fields}
 
@@ -41,7 +42,7 @@ class Trace:
                                 np.asarray(v, dtype=np.float32).reshape(n))
 
     def copy(self) -> "Trace":
-        out = Trace(self.fields, self.max_rows)
+        out = Trace(self.fields, self.max_rows, self.meta)
         out.t.extend(self.t)
         for k, r in self.rows.items():
             out.rows[k].extend(r)
@@ -56,12 +57,12 @@ class Trace:
             out[k] = np.stack(self.rows[k]) if self.rows[k] else np.zeros((0, n), np.float32)
         return out
 
-    def save(self, path: str | Path, **meta: np.ndarray) -> None:
+    def save(self, path: str | Path) -> None:
         """Atomic: a reader never sees a half-written file."""
         path = Path(path)
         tmp = path.with_name(path.name + ".tmp")
         with open(tmp, "wb") as f:
-            np.savez(f, **self.arrays(), **meta)
+            np.savez(f, **self.arrays(), **self.meta)
         os.replace(tmp, path)
 
 
