@@ -50,6 +50,10 @@ def test_reduction_keeps_the_object_only_and_folds_driven_joints(tmp_path):
     ("metaworld/window_horiz", {"windowb_a": "prismatic"}),
     # a door set inside a box frame, hinged in the frame beside the edge away from its handle
     ("metaworld/doorlockB", {"door_link": "revolute"}),
+    # knobs on the hood's panel turn about its normal; the light switch, a stick set into the panel
+    # at a slant, tilts about the vertical axis across its length (a toggle), not about the normal
+    ("kitchen/oven", {"knob_1": "revolute", "knob_2": "revolute", "knob_3": "revolute", "knob_4": "revolute",
+                      "lightswitchroot": "revolute"}),
 ])
 def test_real_model_joints_are_recovered(tmp_path, monkeypatch, name, expected):
     monkeypatch.setenv("SIMREAL_CACHE", str(tmp_path / "cache"))

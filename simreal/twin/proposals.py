@@ -5,7 +5,8 @@ one with ``register_proposer(name, fn)`` (e.g. a vision-language model that writ
 as code) and pick it with ``build_twin(..., proposer=name)``. The default, "geometric",
 needs no network: thin or framed panels hinge on an edge (shared with the parent's
 boundary, opposite the handle) or in the frame member beside it, or slide in their plane;
-parts inside the parent's box slide out of it; parts set into a face push in; round parts
+parts inside the parent's box slide out of it; parts set into a face push in, and a stick set
+into a face at a slant (a toggle) also tilts across its length; round parts
 spin about their contact normal, other parts turn about their contact patch; fixed always.
 """
 
@@ -26,6 +27,12 @@ SASH_RATIO = 0.15  # a framed panel's depth (the band holding 85 % of its surfac
 SET_INTO_M = 0.0025  # a part whose inner end is this far below its parent's face sits in a hole
 FRAME_GAP_M = 0.004  # a panel edge this far inside its parent's outline may hinge in the frame beyond it
 FRAME_MAX = 0.25  # ... when the frame member is narrower than this share of the panel
+# a stick set into a face at a slant (a toggle switch) tilts across its length: it beats a turn about
+# the contact normal (1.2) and a push of a part that is not round (0.2)
+LEVER_PRIOR = 1.6
+LEVER_ASPECT = 2.0  # its length against its thickness (singular values of its vertices)
+LEVER_SLANT_RAD = (np.radians(15), np.radians(70))  # its length's angle from the face normal
+LEVER_THROW_RAD = np.pi / 4  # the sweep's reach each way: a toggle throws through well under 90 degrees
 
 
 @dataclass
@@ -152,6 +159,30 @@ def _set_into(cv: np.ndarray, pd: np.ndarray, normal: np.ndarray):
     return (sunk, proud) if sunk >= SET_INTO_M and proud > SET_INTO_M else None
 
 
+def _lever_tilt(cv: np.ndarray, normal: np.ndarray):
+    """The tilt axis of a stick set into a face: across the stick's length and in the face
+    (unit), when the part is at least LEVER_ASPECT times longer than it is thick and slants out
+    of the face, else None. A stick straight along the normal could tilt either way, and a bar
+    lying along the face (a door's lever handle) turns about the normal instead."""
+    s, vt = np.linalg.svd(cv - cv.mean(axis=0), full_matrices=False)[1:]
+    out_of_face = abs(float(vt[0] @ normal))
+    if s[0] < LEVER_ASPECT * s[1] or not np.cos(LEVER_SLANT_RAD[1]) < out_of_face < np.cos(LEVER_SLANT_RAD[0]):
+        return None
+    tilt = np.cross(vt[0], normal)
+    return tilt / np.linalg.norm(tilt)
+
+
+def _face_normal(parent: Part, point: np.ndarray) -> np.ndarray:
+    """The outward normal of the parent's face nearest ``point`` (object frame): the face a part
+    is set into, which a contact patch's spread does not give when the part enters it at a slant."""
+    from trimesh.triangles import closest_point
+
+    tris = parent.mesh.triangles
+    near = closest_point(tris, np.repeat(point[None], len(tris), axis=0))
+    tri = int(np.argmin(np.linalg.norm(near - point, axis=1)))
+    return np.asarray(parent.mesh.face_normals[tri], dtype=float)
+
+
 def _contact_axis(contact: np.ndarray, q_child_centre: np.ndarray):
     """(centre, normal) of the contact patch: its least-spread direction, pointing into the child."""
     if len(contact) < 8:
@@ -245,6 +276,13 @@ def geometric_proposals(ctx: PartContext) -> list[JointProposal]:
                                      f"{ctx.parent.name}'s face: pushes in along the face normal, as far as it "
                                      "stands proud (the parent's inside is not modelled: only other parts are swept)",
                                      max_travel=proud, min_travel=min(proud, 0.002), through_parent=True))
+            tilt = _lever_tilt(cv, _face_normal(ctx.parent, F @ centre) @ F) if spin is None else None
+            if tilt is not None:  # a toggle: a stick set into the face at a slant tilts across its length
+                out.append(JointProposal("revolute", to_world(F.T @ _snap(F @ tilt, F)), to_world(centre), LEVER_PRIOR,
+                                         f"a lever set into {ctx.parent.name}'s face at a slant: tilts about the "
+                                         "axis across its length in the face (a toggle switch)",
+                                         max_travel=LEVER_THROW_RAD, two_sided=True, min_travel=0.3,
+                                         through_parent=True))
         if spin is not None:
             out.append(JointProposal("continuous", to_world(spin), to_world(axis_point), 3.0,
                                      "round part: spins about its contact normal", max_travel=2 * np.pi,
