@@ -122,7 +122,10 @@ def test_bad_twins_and_joints_are_named(tmp_path):
         task_cfg("franka-articulate", twin=str(chest), joint="lid")
     with pytest.raises(InputError, match="open_fraction must be a number in"):
         task_cfg("franka-articulate", open_fraction=1.5)
-    with pytest.raises(InputError, match="valid: .*'twin', 'joint', 'open_fraction'"):
+    with pytest.raises(InputError, match=r"env.action must be one of \['ee_position_delta', 'joint_position_delta'\], "
+                                         "got 'joint_velocity'"):
+        task_cfg("franka-articulate", action="joint_velocity")
+    with pytest.raises(InputError, match="valid: .*'twin', 'joint', 'open_fraction', 'action'"):
         task_cfg("franka-articulate", twine=str(chest))
 
 

@@ -6,6 +6,6 @@ register_task(
     franka_articulate_cfg,
     "Franka Panda opens a chosen joint of any twin (--set env.twin=DIR --set env.joint=NAME; default: "
     "simreal's own chest of drawers).",
-    params=("twin", "joint", "open_fraction"),
+    params=("twin", "joint", "open_fraction", "action"),
     paths=("twin",),
 )

@@ -9,6 +9,11 @@ twin's geometry, where to take hold (the handle, or the moving part's leading fa
 hinge, its edge away from the axis) and turns and places the twin so that this grasp point
 faces the robot at a comfortable reach; the twin's base is welded there.
 
+Actions (``env.action``): tool-point position deltas by differential IK, the hand kept as it
+was at reset (``ee_position_delta``, the default: a pull is a straight line in them), or joint
+deltas (``joint_position_delta``); both with the gripper. Rewards: reach the grasp point, hold
+it (the gripper closed on something there), and open the joint.
+
 Success: at the episode's last step the joint has opened ``open_fraction`` of its travel from
 rest. The critic sees the joint's opening and speed and the exact grasp point; the policy sees
 the grasp point as a camera-based estimate would give it (noise and offset), on the robot
@@ -17,6 +22,7 @@ the grasp point as a camera-based estimate would give it (noise and offset), on 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from pathlib import Path
 
@@ -55,6 +61,15 @@ def ee_to_grasp_tanh(env, std: float) -> torch.Tensor:
     return 1.0 - torch.tanh(torch.linalg.norm(grasp_minus_ee(env), dim=1) / std)
 
 
+def grasp_held(env, max_distance: float = 0.03, min_width: float = 0.004) -> torch.Tensor:
+    """1 where the tool point is within ``max_distance`` (m) of the grasp point, the gripper is
+    commanded closed and its fingers stop at least ``min_width`` apart (closed on something:
+    a handle, an edge), else 0."""
+    near = torch.linalg.norm(grasp_minus_ee(env), dim=1) < max_distance
+    closed = env.action.last_action[:, -1] <= 0  # the gripper column closes for a <= 0
+    return (near & closed & (obs.gripper_width(env)[:, 0] > min_width)).float()
+
+
 def open_progress(env, joint: str, sign: float, travel: float, fraction: float) -> torch.Tensor:
     """0..1: the opening over ``fraction`` of the joint's travel."""
     return torch.clamp(opening(env, joint, sign)[:, 0] / (fraction * travel), 0.0, 1.0)
@@ -78,7 +93,20 @@ def _twin(twin, joint):
     return joint_grasp(Path(twin).expanduser().resolve(), joint)
 
 
-def franka_articulate_cfg(twin: str | None = None, joint: str | None = None, open_fraction: float = 0.5) -> EnvCfg:
+# the tool point's box for ee actions (robot base frame, m): off the floor, round the grasp
+# point (simreal.twin.grasp.GRASP_AT) and wherever an opening joint takes it
+WORKSPACE_M = ((0.2, 0.85), (-0.5, 0.5), (0.03, 0.8))
+ACTIONS = {
+    "ee_position_delta": ActionCfg(type="ee_position_delta", scale=0.01, gripper=True, max_target_error=0.2,
+                                   workspace=WORKSPACE_M),
+    "joint_position_delta": ActionCfg(type="joint_position_delta", scale=0.05, gripper=True),
+}
+
+
+def franka_articulate_cfg(twin: str | None = None, joint: str | None = None, open_fraction: float = 0.5,
+                          action: str = "ee_position_delta") -> EnvCfg:
+    if action not in ACTIONS:
+        raise InputError(f"env.action must be one of {sorted(ACTIONS)}, got {action!r}")
     if isinstance(open_fraction, bool) or not isinstance(open_fraction, (int, float)) or not 0 < open_fraction <= 1:
         raise InputError(f"env.open_fraction must be a number in (0, 1], got {open_fraction!r}")
     g = _twin(twin, joint)
@@ -109,11 +137,12 @@ def franka_articulate_cfg(twin: str | None = None, joint: str | None = None, ope
     )
     return EnvCfg(
         scene=SceneCfg(robot="franka_panda", mjcf_objects=[obj]),
-        actions=ActionCfg(type="joint_position_delta", scale=0.05, gripper=True),
+        actions=dataclasses.replace(ACTIONS[action]),
         observations={"policy": policy, "critic": critic},
         rewards={
             "reach_grasp": RewardTerm(ee_to_grasp_tanh, weight=1.0, params={"std": 0.1}),
             "reach_grasp_fine": RewardTerm(ee_to_grasp_tanh, weight=1.0, params={"std": 0.02}),
+            "hold": RewardTerm(grasp_held, weight=1.0),
             "open": RewardTerm(open_progress, weight=10.0, params=goal),
             "action_rate": RewardTerm(rewards.action_rate_l2, weight=-0.005),
             "joint_vel": RewardTerm(rewards.joint_vel_l2, weight=-0.001),
