@@ -36,6 +36,17 @@ def _grasp_motion(env, joint: str, delta: float) -> np.ndarray:
     return (site_pos(env, "grasp")[0] - before).numpy()
 
 
+def _on_the_floor(env) -> list[str]:
+    """The twin's bodies that touch the floor at rest (a twin placed partly below it)."""
+    import mujoco
+
+    m, d = env.model, mujoco.MjData(env.model)
+    d.qpos[:] = env.backend.qpos[0].numpy()
+    mujoco.mj_forward(m, d)
+    bodies = [(m.body(m.geom_bodyid[c.geom1]).name, m.body(m.geom_bodyid[c.geom2]).name) for c in d.contact[:d.ncon]]
+    return [b for pair in bodies if "world" in pair for b in pair if b.startswith("twin/")]
+
+
 def test_the_default_chest_drawer_faces_the_robot_and_opens_to_success():
     env = make_env("franka-articulate", num_envs=2, nthread=1)
     from simreal.mdp.observations import site_pos
@@ -73,6 +84,7 @@ def test_real_twins_are_placed_with_their_grasp_point_in_reach(tmp_path, monkeyp
     else:
         axis, sign = expected[toward]
         assert sign * move[axis] > 0.9, move
+    assert not _on_the_floor(env), "the twin was placed reaching into the floor"
     w, _, _, z = g.quat  # the yaw turns the side the grasp point faces toward the robot (-x), or it faces up
     yaw = 2 * np.arctan2(z, w)
     rz = np.array([[np.cos(yaw), -np.sin(yaw), 0], [np.sin(yaw), np.cos(yaw), 0], [0, 0, 1]])

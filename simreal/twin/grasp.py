@@ -17,8 +17,9 @@ the twin's own geometry at rest, on MuJoCo's compiled model:
   centre. For a hinged panel only the outer part of its lever counts (at least
   ``LEVER_FRACTION`` of its largest distance from the axis): the edge away from the hinge;
 - the **placement**: a yaw about z that turns the approach toward the robot (-x), and a
-  position that puts the grasp point at ``GRASP_AT``, a comfortable reach of the Panda. The
-  twin's base is welded to the world there (a twin of a small object then hangs in the air,
+  position that puts the grasp point at ``GRASP_AT``, a comfortable reach of the Panda, at its
+  own height within ``GRASP_Z_RANGE``, raised where the twin would otherwise reach below the
+  floor (a tall cabinet whose handle is low). The twin's base is welded to the world there (a twin of a small object then hangs in the air,
   as if clamped).
 """
 
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +39,7 @@ LEAD_TOL_M = 0.01
 LEVER_FRACTION = 0.7
 GRASP_AT = (0.6, 0.0, 0.35)  # m, robot base frame: the grasp point at rest
 GRASP_Z_RANGE = (0.15, 0.6)
+FLOOR_CLEARANCE_M = 0.002  # ... but raised so that the twin's lowest point clears the floor by this
 SURFACE_SAMPLES = 20000  # the grasp point's height is kept where it was, inside this band
 
 
@@ -206,6 +209,7 @@ def joint_grasp(twin_dir: str | Path, joint: str | None = None) -> JointGrasp:
     if not len(pts):
         raise InputError(f"joint {joint!r} of {mjcf}: its moving part has no geometry to take hold of")
     rest = _part_points(model, data, [b for b in range(model.nbody) if b not in moving])
+    lowest = float(np.concatenate([pts, rest])[:, 2].min())
     approach, pts = _approach(kind, sign, axis, anchor, pts, rest)
     lead = pts @ approach
     grasp = pts[lead >= lead.max() - min(LEAD_TOL_M, 0.1 * np.ptp(lead))].mean(axis=0)
@@ -218,6 +222,10 @@ def joint_grasp(twin_dir: str | Path, joint: str | None = None) -> JointGrasp:
     rz = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
     at = np.array(GRASP_AT, dtype=float)
     at[2] = min(max(float((rz @ grasp)[2]), GRASP_Z_RANGE[0]), GRASP_Z_RANGE[1])
+    at[2] = max(at[2], float(grasp[2]) - lowest + FLOOR_CLEARANCE_M)  # no part of it below the floor
+    if at[2] > GRASP_Z_RANGE[1]:
+        warnings.warn(f"joint {joint!r} of {mjcf}: with the twin standing on the floor its grasp point is "
+                      f"{at[2]:.2f} m high, above the {GRASP_Z_RANGE[1]} m the Panda reaches comfortably", stacklevel=2)
     pos = at - rz @ grasp
     rot_b = data.xmat[body].reshape(3, 3)
     local = rot_b.T @ (grasp - data.xpos[body])
