@@ -19,8 +19,8 @@ the twin's own geometry at rest, on MuJoCo's compiled model:
 - the **placement**: a yaw about z that turns the approach toward the robot (-x), and a
   position that puts the grasp point at ``GRASP_AT``, a comfortable reach of the Panda, at its
   own height within ``GRASP_Z_RANGE``, raised where the twin would otherwise reach below the
-  floor (a tall cabinet whose handle is low). The twin's base is welded to the world there (a twin of a small object then hangs in the air,
-  as if clamped).
+  floor (a tall cabinet whose handle is low). The twin's base is welded to the world there
+  (a twin of a small object then hangs in the air, as if clamped).
 """
 
 from __future__ import annotations
