@@ -51,9 +51,15 @@ def body_grasped(env, body: str, width: float, max_distance: float = 0.03, slack
     near = torch.linalg.norm(env.body_pos(body) - env.ee_pos, dim=1) < max_distance
     w = gripper_width(env)[:, 0]
     held = near & (w > 0.5 * width) & (w < width + slack)
-    if env.action.cfg.gripper:
-        held &= env.action.last_action[:, -1] <= 0  # the gripper column closes for a <= 0
-    return held.float()
+    return (held & gripper_commanded_closed(env)).float()
+
+
+def gripper_commanded_closed(env) -> torch.Tensor:
+    """(num_envs,) bool: the policy's gripper column asks to close (a <= 0); all True when the
+    policy does not drive the gripper."""
+    if not env.action.cfg.gripper:
+        return torch.ones(env.num_envs, dtype=torch.bool, device=env.device)
+    return env.action.last_action[:, -1] <= 0
 
 
 def grasped_height_to_target_tanh(env, body: str, target: str, std: float, width: float) -> torch.Tensor:

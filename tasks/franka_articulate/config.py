@@ -66,7 +66,7 @@ def grasp_held(env, max_distance: float = 0.03, min_width: float = 0.004) -> tor
     commanded closed and its fingers stop at least ``min_width`` apart (closed on something:
     a handle, an edge), else 0."""
     near = torch.linalg.norm(grasp_minus_ee(env), dim=1) < max_distance
-    closed = env.action.last_action[:, -1] <= 0  # the gripper column closes for a <= 0
+    closed = rewards.gripper_commanded_closed(env)
     return (near & closed & (obs.gripper_width(env)[:, 0] > min_width)).float()
 
 
