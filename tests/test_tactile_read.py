@@ -204,3 +204,28 @@ def test_a_frame_one_pixel_narrower_than_the_reference_is_refused(cache):
     reader = ContactReader("gelsight_r15", reference=data["f0"])
     with pytest.raises(InputError, match="capture a reference"):
         reader.read(data["imgs"][0][:, :639])
+
+
+def test_the_inverse_table_is_read_exactly_at_its_nodes_and_linearly_between_them(cache):
+    import torch
+
+    from simreal.sensors.tactile.calibration import get_calibration
+    from simreal.sensors.tactile.reader import gradient_table
+
+    table = gradient_table(get_calibration("gelsight_r15"))
+    nu, nv = table.nodes
+    idx = torch.tensor([[3, 11, 19], [0, 22, 5], [12, 12, 12], [22, 0, 22]])  # colour grid points (r, g, b)
+    colour = idx * table.step - table.limit
+    for vi, ui in [(0, 0), (0, nu - 1), (nv - 1, 1), (1, 2)]:
+        u, v = torch.full((4,), ui / (nu - 1)), torch.full((4,), vi / (nv - 1))
+        want = table.table[vi, ui, idx[:, 0], idx[:, 1], idx[:, 2]]
+        assert torch.allclose(table.lookup(colour, u, v), want, atol=1e-5), (vi, ui)
+    # halfway between two red levels and between the first two nodes across: the mean of the four values
+    lo = idx[:3]  # red below the top level
+    mid = colour[:3] + torch.tensor([table.step / 2, 0.0, 0.0])
+    ends = [table.table[0, n, lo[:, 0] + dr, lo[:, 1], lo[:, 2]] for n in (0, 1) for dr in (0, 1)]
+    got = table.lookup(mid, torch.full((3,), 0.5 / (nu - 1)), torch.zeros(3))
+    assert torch.allclose(got, sum(ends) / 4, atol=1e-5)
+    # beyond the grid: the edge values, not an extrapolation or an index error
+    far = table.lookup(torch.full((1, 3), 1e4), torch.tensor([2.0]), torch.tensor([-1.0]))
+    assert torch.allclose(far, table.table[0, nu - 1, -1, -1, -1].view(1, 2), atol=1e-5)

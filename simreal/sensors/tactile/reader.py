@@ -186,13 +186,13 @@ class ContactReader:
                              f"{self.width}x{self.height}; capture a reference at the frame's size")
         img = self._work(frame)
         gain = _gain(img, self.ref)
-        delta = (img - self.ref * gain.view(3, 1, 1)).permute(1, 2, 0)  # (h, w, 3)
-        changed = delta.norm(dim=-1) > self.cfg.change_level
-        grad = torch.zeros(*delta.shape[:2], 2)
+        delta = img - self.ref * gain.view(3, 1, 1)  # (3, h, w)
+        changed = (delta * delta).sum(0) > self.cfg.change_level ** 2
+        grad = torch.zeros(*changed.shape, 2)
         if changed.any():
             rows, cols = changed.nonzero(as_tuple=True)
             h, w = changed.shape
-            grad[changed] = self.table.lookup(delta[changed], (cols + 0.5) / w, (rows + 0.5) / h)
+            grad[rows, cols] = self.table.lookup(delta[:, rows, cols].T, (cols + 0.5) / w, (rows + 0.5) / h)
         mmpp = self.work_mm_per_px
         div = divergence(grad.numpy(), mmpp)
         depth = integrate(div, mmpp)
