@@ -95,3 +95,21 @@ def test_bad_input_is_named_before_anything_runs(tmp_path, arms):
     (tmp_path / "b" / "arm0.yaml").write_text("actuator_kp_scale: 0.8\n")
     with pytest.raises(InputError, match="share a name"):
         bench_transfer({"fixed": str(BUNDLE)}, [arms[0], str(tmp_path / "b" / "arm0.yaml")])
+
+
+def test_drawn_arms_are_bench_sysids_arms_written_as_physics_files_and_never_overwritten(tmp_path):
+    from simreal.deploy.transfer import draw_arms
+    from simreal.robots.physics import load_physics
+
+    paths = draw_arms(3, tmp_path / "arms", seed=0)
+    assert [p.name for p in paths] == ["arm0.yaml", "arm1.yaml", "arm2.yaml"]
+    arms = [load_physics(p, 7) for p in paths]
+    # seed 0's arms of docs/BENCHMARKS.md's transfer table: 19.4, 18.7 and 27.8 ms of command latency
+    assert [round(a.command_latency_s * 1e3, 1) for a in arms] == [19.4, 18.7, 27.8]
+    assert all(0.7 <= a.actuator_kp_scale <= 1.3 and max(a.joint_frictionloss) <= 1.0 for a in arms)
+    assert draw_arms(3, tmp_path / "arms", seed=0) == paths  # the same arms again: nothing to refuse
+    with pytest.raises(InputError, match="arm0.yaml exists and holds another arm"):
+        draw_arms(1, tmp_path / "arms", seed=1)
+    assert load_physics(paths[0], 7) == arms[0]  # and the file is as it was
+    with pytest.raises(InputError, match="at least 1"):
+        draw_arms(0, tmp_path / "other")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from simreal.argtypes import positive_int
@@ -111,8 +112,11 @@ def add_verbs(verbs, bench) -> None:
                                           "(the transfer table)")
     p.add_argument("--policy", action="append", default=[], metavar="NAME=BUNDLE",
                    help="a policy to deploy (repeatable); {arm} in BUNDLE picks one bundle per arm file")
-    p.add_argument("--arms", nargs="+", required=True, metavar="ARM.yaml", help="hidden-physics files (sim-robot "
+    p.add_argument("--arms", nargs="+", default=[], metavar="ARM.yaml", help="hidden-physics files (sim-robot "
                    "--physics); the model's own arm is the nominal column")
+    p.add_argument("--draw-arms", type=positive_int, metavar="N",
+                   help="draw N hidden arms as `bench sysid` does (this --seed) into --arms-dir, and use them too")
+    p.add_argument("--arms-dir", default="arms", help="where --draw-arms writes armI.yaml (default: ./arms)")
     p.add_argument("--episodes", type=positive_int, default=10, help="task-cell episodes per policy and arm")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="JSON of every cell, written as each finishes; a rerun skips cells already there")
@@ -279,9 +283,16 @@ def _bench_deploy(args) -> int:
 
 
 def _bench_transfer(args) -> int:
-    from simreal.deploy.transfer import bench_transfer, markdown, parse_policies
+    from simreal.deploy.transfer import bench_transfer, draw_arms, markdown, parse_policies
 
-    result = bench_transfer(parse_policies(args.policy), args.arms, episodes=args.episodes, seed=args.seed,
+    policies = parse_policies(args.policy)
+    arms = list(args.arms)
+    if args.draw_arms:
+        arms += [str(p) for p in draw_arms(args.draw_arms, args.arms_dir, seed=args.seed)]
+        print(f"[bench transfer] {args.draw_arms} arms drawn into {args.arms_dir}", file=sys.stderr, flush=True)
+    if not arms:
+        raise InputError("give the hidden arms: --arms FILE.yaml ... or --draw-arms N")
+    result = bench_transfer(policies, arms, episodes=args.episodes, seed=args.seed,
                             out=args.out, png=args.png)
     print(markdown(result))
     print(json.dumps({k: result[k] for k in ("episodes", "seed", "target", "summary")}))

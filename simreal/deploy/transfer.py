@@ -96,6 +96,34 @@ def _result(policies: dict, arms: dict, episodes: int, seed: int, cells: dict) -
             "summary": _summary(cells, policies, list(arms))}
 
 
+def draw_arms(count: int, directory: str | Path, seed: int = 0, robot_name: str = "franka_panda") -> list[Path]:
+    """``count`` hidden arms drawn as ``simreal bench sysid`` draws them (``draw_physics`` on a
+    generator seeded with ``seed``: the same arms, in the same order), written to
+    ``directory/armI.yaml``. An existing file with other content is refused, not overwritten."""
+    import numpy as np
+
+    from simreal.deploy.sim_arm import SingleArm
+    from simreal.robots.physics import draw_physics, model_values
+
+    if count < 1:
+        raise InputError(f"--draw-arms must be at least 1, got {count}")
+    probe = SingleArm(robot_name)
+    nominal = model_values(probe.model, probe.dof_ids, probe.ctrl_ids)
+    rng = np.random.default_rng(seed)
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(count):
+        physics = draw_physics(rng, nominal)
+        path = directory / f"arm{i}.yaml"
+        text = physics.to_yaml()
+        if path.is_file() and path.read_text() != text:
+            raise InputError(f"{path} exists and holds another arm: move it, or draw into another --arms-dir")
+        path.write_text(text)
+        paths.append(path)
+    return paths
+
+
 def bench_transfer(policies: dict[str, str], arm_files: list[str], episodes: int = 10, seed: int = 0,
                    out: str | Path | None = None, png: str | Path | None = None) -> dict:
     from simreal.ros_nodes.episode_demo import run_episodes

@@ -55,8 +55,12 @@ class ArmPhysics:
 
     def save(self, path: str | Path) -> Path:
         path = Path(path)
-        path.write_text(yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=None))
+        path.write_text(self.to_yaml())
         return path
+
+    def to_yaml(self) -> str:
+        """The ``--physics`` file's text."""
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=None)
 
 
 def physics_from_dict(raw, num_joints: int, where: str = "physics") -> ArmPhysics:
