@@ -100,21 +100,14 @@ def draw_arms(count: int, directory: str | Path, seed: int = 0, robot_name: str 
     """``count`` hidden arms drawn as ``simreal bench sysid`` draws them (``draw_physics`` on a
     generator seeded with ``seed``: the same arms, in the same order), written to
     ``directory/armI.yaml``. An existing file with other content is refused, not overwritten."""
-    import numpy as np
-
-    from simreal.deploy.sim_arm import SingleArm
-    from simreal.robots.physics import draw_physics, model_values
+    from simreal.sysid.bench import hidden_arms
 
     if count < 1:
         raise InputError(f"--draw-arms must be at least 1, got {count}")
-    probe = SingleArm(robot_name)
-    nominal = model_values(probe.model, probe.dof_ids, probe.ctrl_ids)
-    rng = np.random.default_rng(seed)
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
-    for i in range(count):
-        physics = draw_physics(rng, nominal)
+    for i, physics in enumerate(hidden_arms(count, seed, robot_name)):
         path = directory / f"arm{i}.yaml"
         text = physics.to_yaml()
         if path.is_file() and path.read_text() != text:

@@ -36,20 +36,26 @@ def compare(true: ArmPhysics, fitted: ArmPhysics, excited) -> dict:
     return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}
 
 
-def bench_sysid(arms: int = 10, duration_s: float = 30.0, seed: int = 0, robot_name: str = "franka_panda") -> dict:
-    from simreal.deploy.excitation import Excitation, ExcitationCfg
+def hidden_arms(count: int, seed: int = 0, robot_name: str = "franka_panda") -> list[ArmPhysics]:
+    """The benchmark's arms: ``count`` draws of ``draw_physics`` around the robot model's own
+    values, from a generator seeded with ``seed`` (``bench transfer --draw-arms`` writes the same)."""
     from simreal.deploy.sim_arm import SingleArm
-    from simreal.robots import get_robot
     from simreal.robots.physics import model_values
-    from simreal.sysid.fit import fit, simulate_recording
 
-    robot = get_robot(robot_name)
     probe = SingleArm(robot_name)
     nominal = model_values(probe.model, probe.dof_ids, probe.ctrl_ids)
     rng = np.random.default_rng(seed)
+    return [draw_physics(rng, nominal) for _ in range(count)]
+
+
+def bench_sysid(arms: int = 10, duration_s: float = 30.0, seed: int = 0, robot_name: str = "franka_panda") -> dict:
+    from simreal.deploy.excitation import Excitation, ExcitationCfg
+    from simreal.robots import get_robot
+    from simreal.sysid.fit import fit, simulate_recording
+
+    robot = get_robot(robot_name)
     rows = []
-    for i in range(arms):
-        true = draw_physics(rng, nominal)
+    for i, true in enumerate(hidden_arms(arms, seed, robot_name)):
         t0 = time.perf_counter()
         rec = simulate_recording(true, Excitation(robot, ExcitationCfg(duration_s=duration_s), control_period_s=0.01))
         result = fit(rec, robot)
