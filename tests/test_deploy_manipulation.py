@@ -151,6 +151,33 @@ def test_tool_point_actions_equal_the_simulators_at_the_workspace_walls(kin):
     assert float(z.min()) > 0.0  # the wall held in the simulator too: the comparison covered it
 
 
+@pytest.mark.parametrize("late_ticks", [0, 1, 2])
+def test_the_held_orientation_settles_when_commands_reach_the_arm_late(kin, late_ticks):
+    """ee_position_delta turns the commanded orientation back to the held one, so a latency
+    between command and arm does not sit inside that loop: correcting the measured error in
+    full each tick, with the arm two ticks behind, overshoots and never settles."""
+    spec = deploy_spec_from_task("franka-lift-ik")
+    proc = processor_for(spec, kin)
+    home = np.asarray(spec.default_joint_pos, dtype=np.float64)
+    proc.reset(home)  # holds the home orientation
+    start = home + np.array([0, 0, 0, 0, 0.15, 0.1, -0.2])  # the wrist turned away from it
+    proc.sync(start)
+    sent = [start] * (late_ticks + 1)  # the arm plays the command sent late_ticks ago, exactly
+
+    def error(q):
+        R, H = kin.tool_rotmat(q), proc.held_rotmat
+        return float(np.linalg.norm(0.5 * np.cross(R.T, H.T).sum(axis=0)))
+
+    errors = []
+    for _ in range(60):
+        q = sent[-1 - late_ticks]
+        errors.append(error(q))
+        sent.append(proc.process(np.zeros(3, dtype=np.float32), q).astype(np.float64))
+    assert errors[0] > 0.2
+    assert max(errors[1:]) <= errors[0] + 1e-6, f"overshoot: {max(errors):.3f} rad from {errors[0]:.3f}"
+    assert errors[-1] < 1e-3, f"{late_ticks} ticks late the orientation error ends at {errors[-1]:.3g} rad"
+
+
 def test_pose_delta_actions_equal_the_simulators_near_the_joint_limits(kin):
     def sweep(t, env, g):
         return torch.randn(env.num_envs, env.num_actions, generator=g) * 3.0

@@ -3,8 +3,11 @@
 ``ee_pose_delta`` actions (num_envs, 6): tool-point translation (x, y, z, world frame) and
 rotation (axis-angle, world frame) per control step, at ``scale`` metres and
 ``ROT_PER_M * scale`` radians for |a| = 1. ``ee_position_delta`` actions (num_envs, 3):
-the translation only; the tool keeps the orientation it had at reset (its error is servoed
-out, at most ``ROT_PER_M * scale`` radians per step), as a top-down pick-and-place arm does.
+the translation only; the tool keeps the orientation it had at reset, as a top-down
+pick-and-place arm does: each step turns the *commanded* orientation (the joint target's, to
+first order) back toward the held one, at most ``ROT_PER_M * scale`` radians. Servoing the
+commanded rather than the measured orientation keeps the loop stable when commands reach the
+arm late: a measured error the target already corrects is not corrected again each step.
 The tool-point Jacobian comes from the env's :class:`~simreal.envs.kinematics.ArmKinematics`.
 The joint target accumulates like :class:`JointPositionDeltaAction`'s (``max_target_error`` bounds it). With
 ``gripper``, the last column opens (> 0) or closes (<= 0) the gripper; without it the
@@ -73,17 +76,18 @@ class EePoseDeltaAction:
         self.last_action[:] = actions
         a = self.delay(actions).clamp(-self.cfg.clip, self.cfg.clip)
         max_rot = self.cfg.scale * ROT_PER_M
+        J = self.kinematics.jacobian()
+        ahead = (J @ (self.target - self.env.joint_pos).unsqueeze(-1)).squeeze(-1)  # the target's tool pose - now's
         if self.num_pose == 6:
             rot = a[:, 3:6] * max_rot
-        else:  # servo back to the held orientation, at most max_rot per step
+        else:  # servo the commanded orientation back to the held one, at most max_rot per step
             from simreal.math3d import orientation_error
 
-            rot = orientation_error(self.env.ee_rotmat, self.held_rotmat)
+            rot = orientation_error(self.env.ee_rotmat, self.held_rotmat) - ahead[:, 3:]
             rot = rot * (max_rot / rot.norm(dim=1, keepdim=True).clamp(min=max_rot))
-        J = self.kinematics.jacobian()
         move = a[:, :3] * self.cfg.scale
-        if self.box is not None:  # where the current joint target puts the tool, to first order
-            commanded = self.env.ee_pos + (J[:, :3] @ (self.target - self.env.joint_pos).unsqueeze(-1)).squeeze(-1)
+        if self.box is not None:  # keep the commanded tool point inside the box
+            commanded = self.env.ee_pos + ahead[:, :3]
             inside = torch.maximum(torch.minimum(commanded + move, self.box[:, 1]), self.box[:, 0])
             move = (inside - commanded).clamp(-self.cfg.scale, self.cfg.scale)
         delta = torch.cat([move, rot], dim=1)
@@ -115,16 +119,17 @@ class Processor(ArmTarget):
 
     def proposed(self, a, joint_pos) -> np.ndarray:
         k = self.kinematics
+        J = f32(k.jacobian(joint_pos))
+        ahead = J @ (self.target - joint_pos)  # the target's tool pose - now's, to first order
         if self.num_pose == 6:
             rot = a[3:6] * self.max_rot
-        else:  # servo back to the held orientation, at most max_rot per step (math3d.orientation_error)
+        else:  # servo the commanded orientation back to the held one (math3d.orientation_error)
             current = f32(k.tool_rotmat(joint_pos))
-            rot = np.float32(0.5) * np.cross(current.T, self.held_rotmat.T).sum(axis=0)
+            rot = np.float32(0.5) * np.cross(current.T, self.held_rotmat.T).sum(axis=0) - ahead[3:]
             rot = rot * (self.max_rot / max(np.float32(np.linalg.norm(rot)), self.max_rot))
-        J = f32(k.jacobian(joint_pos))
         move = a[:3] * self.scale
-        if self.box is not None:  # where the current joint target puts the tool, to first order
-            commanded = f32(k.tool_pos(joint_pos)) + J[:3] @ (self.target - joint_pos)
+        if self.box is not None:  # keep the commanded tool point inside the box
+            commanded = f32(k.tool_pos(joint_pos)) + ahead[:3]
             inside = np.maximum(np.minimum(commanded + move, self.box[:, 1]), self.box[:, 0])
             move = np.clip(inside - commanded, -self.scale, self.scale)
         delta = np.concatenate([move, rot]).astype(np.float32)
