@@ -33,6 +33,10 @@ LEVER_PRIOR = 1.6
 LEVER_ASPECT = 2.0  # its length against its thickness (singular values of its vertices)
 LEVER_SLANT_RAD = (np.radians(15), np.radians(70))  # its length's angle from the face normal
 LEVER_THROW_RAD = np.pi / 4  # the sweep's reach each way: a toggle throws through well under 90 degrees
+# a squat round part whose own axis is not its contact normal (a stove knob standing beside the stove)
+# turns about that axis: it beats a turn about the contact normal (1.2)
+OWN_AXIS_PRIOR = 1.4
+OWN_AXIS_SQUAT = 1.5  # its length along the axis against its diameter: a knob or a wheel, not a rod
 
 
 @dataclass
@@ -138,6 +142,15 @@ def _circular(q: np.ndarray, centre: np.ndarray, axis: np.ndarray) -> bool:
     bins = np.floor((ang + np.pi) / (2 * np.pi) * 16).astype(int) % 16
     rmax = np.array([r[bins == b].max() if np.any(bins == b) else 0.0 for b in range(16)])
     return bool(rmax.min() > 0 and (rmax.max() - rmax.min()) / rmax.max() < 0.08)
+
+
+def _own_axis(q: np.ndarray, mid: np.ndarray, ext: np.ndarray):
+    """The object axis a squat part is round about (its outline seen along it is a circle about its
+    box's middle, its length along it at most OWN_AXIS_SQUAT times its diameter), else None."""
+    for k in np.argsort(ext):
+        if ext[k] <= OWN_AXIS_SQUAT * np.delete(ext, k).min() and _circular(q, mid, np.eye(3)[k]):
+            return np.eye(3)[k]
+    return None
 
 
 def _set_into(cv: np.ndarray, pd: np.ndarray, normal: np.ndarray):
@@ -259,6 +272,7 @@ def geometric_proposals(ctx: PartContext) -> list[JointProposal]:
                                  f"slides out of {ctx.parent.name} along object axis {'+-'[sign < 0]}{'xyz'[k]}",
                                  max_travel=travel, min_travel=0.3 * ext[k]))
 
+    spin = None
     patch = _contact_axis(ctx.contact @ F if len(ctx.contact) else ctx.contact, q.mean(0))
     if patch is not None:
         centre, normal = patch
@@ -291,6 +305,11 @@ def geometric_proposals(ctx: PartContext) -> list[JointProposal]:
             out.append(JointProposal("revolute", to_world(normal), to_world(centre), 1.2,
                                      "turns about the normal of its contact patch", max_travel=np.pi,
                                      two_sided=True, min_travel=0.5))
+    own = _own_axis(q, c_mid, ext) if spin is None else None
+    if own is not None:  # a round part's own symmetry axis, whichever way its parent lies
+        out.append(JointProposal("revolute", to_world(own), to_world(c_mid), OWN_AXIS_PRIOR,
+                                 "round part: turns about its own symmetry axis", max_travel=np.pi,
+                                 two_sided=True, min_travel=0.5))
     line = _contact_line(ctx.contact @ F if len(ctx.contact) else ctx.contact, ext)
     if line is not None:  # touching only along a line: a hinge there (an open door, an open laptop)
         centre, direction = line
