@@ -27,6 +27,7 @@ SASH_RATIO = 0.15  # a framed panel's depth (the band holding 85 % of its surfac
 SET_INTO_M = 0.0025  # a part whose inner end is this far below its parent's face sits in a hole
 FRAME_GAP_M = 0.004  # a panel edge this far inside its parent's outline may hinge in the frame beyond it
 FRAME_MAX = 0.25  # ... when the frame member is narrower than this share of the panel
+BRACKET_BAND = 0.25  # a hinge bracket: the parent's only surface off the panel's end lies this near an edge
 # a stick set into a face at a slant (a toggle switch) tilts across its length: it beats a turn about
 # the contact normal (1.2) and a push of a part that is not round (0.2)
 LEVER_PRIOR = 1.6
@@ -331,6 +332,21 @@ def _contact_line(contact: np.ndarray, child_ext: np.ndarray):
     return centre, vecs[:, 2]
 
 
+def _bracket(pd, lo, hi, slab, axes, s, tol):
+    """(v, k) of the pin of a hinge bracket: the parent's surface just off the panel's end along the
+    hinge axis u, inside the panel's footprint (its slab and width), all of it within BRACKET_BAND of
+    the panel's width from the edge at side s of v (a board across the whole end is no bracket)."""
+    k, u, v = axes
+    below, above = lo[u] - pd[:, u], pd[:, u] - hi[u]
+    off = ((below > 0.001) & (below < tol)) | ((above > 0.001) & (above < tol))
+    foot = pd[off & (pd[:, k] > slab[0]) & (pd[:, k] < slab[1]) & (pd[:, v] > lo[v]) & (pd[:, v] < hi[v])]
+    edge = hi[v] if s > 0 else lo[v]
+    near = s * (foot[:, v] - edge) > -BRACKET_BAND * (hi[v] - lo[v])
+    if near.sum() < 3 or near.mean() < 0.9:
+        return None
+    return float(foot[near, v].mean()), float(foot[near, k].mean())
+
+
 def _panel_proposals(ctx, q, slab, p_lo, p_hi, p_mid, to_world) -> list[JointProposal]:
     k, s0, s1 = slab
     in_slab = (q[:, k] > s0 - 0.003) & (q[:, k] < s1 + 0.003)
@@ -345,6 +361,7 @@ def _panel_proposals(ctx, q, slab, p_lo, p_hi, p_mid, to_world) -> list[JointPro
     handle = handle[(handle[:, k] - mid[k]) * n_out > 0] if len(handle) else handle
     has_handle = len(handle) >= 20
     contact = ctx.contact @ ctx.frame if len(ctx.contact) else np.zeros((0, 3))
+    pd = ctx.parent.dense @ ctx.frame
     props = []
     for u in [a for a in range(3) if a != k]:  # hinge axis along u, edge at side s of v
         v = 3 - k - u
@@ -385,6 +402,13 @@ def _panel_proposals(ctx, q, slab, p_lo, p_hi, p_mid, to_world) -> list[JointPro
             props.append(JointProposal("revolute", to_world(axis), to_world(pivot), score,
                                        f"panel hinged on its {side} edge: " + ", ".join(why),
                                        max_travel=np.pi, min_travel=0.6, two_sided=True, refinable=True))
+            bracket = _bracket(pd, lo, hi, (s0, s1), (k, u, v), s, ctx.tol)
+            if bracket is not None:  # a hinge bracket of the parent off the panel's end: the pin goes through it
+                pinned = pivot.copy()
+                pinned[v], pinned[k] = bracket
+                props.append(JointProposal("revolute", to_world(axis), to_world(pinned), score + 0.5,
+                                           f"panel hinged in the bracket off its end beside its {side} edge: "
+                                           + ", ".join(why), max_travel=np.pi, min_travel=0.6, two_sided=True))
             gap = s * (parent_edge - edge)  # > 0: the edge lies inside the parent's outline
             if not flush and FRAME_GAP_M < gap < FRAME_MAX * (hi[v] - lo[v]):  # a door between the posts of a frame:
                 # its hinge may sit in the post
