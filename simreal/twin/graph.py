@@ -4,7 +4,8 @@ Contacts come from distances between surface samples of the parts (KD-trees), wi
 tolerance that scales with the object (gaps of a few mm between a door and its frame are
 contact). The base touches the ground and is the largest such part; the tree grows from
 it along the largest contacts first, discounted by depth, so a part hangs from the part
-it touches most among those already placed, preferring parts nearer the base.
+it touches most among those already placed, preferring parts nearer the base. A part touching
+nothing hangs from the part it comes nearest (as if touching when the gap is small for its size).
 """
 
 from __future__ import annotations

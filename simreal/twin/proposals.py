@@ -4,10 +4,12 @@ A proposer is any callable ``proposer(ctx: PartContext) -> list[JointProposal]``
 one with ``register_proposer(name, fn)`` (e.g. a vision-language model that writes joints
 as code) and pick it with ``build_twin(..., proposer=name)``. The default, "geometric",
 needs no network: thin or framed panels hinge on an edge (shared with the parent's
-boundary, opposite the handle) or in the frame member beside it, or slide in their plane;
+boundary, opposite the handle), in the frame member beside it or in a hinge bracket off its end,
+or slide in their plane;
 parts inside the parent's box slide out of it; parts set into a face push in, and a stick set
 into a face at a slant (a toggle) also tilts across its length; round parts
-spin about their contact normal, other parts turn about their contact patch; fixed always.
+spin about their contact normal (a squat one also turns about its own axis), other parts turn
+about their contact patch; fixed always.
 """
 
 from __future__ import annotations
