@@ -4,7 +4,8 @@ Contacts come from distances between surface samples of the parts (KD-trees), wi
 tolerance that scales with the object (gaps of a few mm between a door and its frame are
 contact). The base touches the ground and is the largest such part; the tree grows from
 it along the largest contacts first, discounted by depth, so a part hangs from the part
-it touches most among those already placed, preferring parts nearer the base.
+it touches most among those already placed, preferring parts nearer the base. A part touching
+nothing hangs from the part it comes nearest (as if touching when the gap is small for its size).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from simreal.errors import InputError
 from simreal.twin.cleaning import Part
 
 DEPTH_DISCOUNT = 1 / 3
+NEAR_GAP = 0.2  # a part this close to another (share of its own size) hangs from it as if touching
 
 
 @dataclass
@@ -92,27 +94,25 @@ def build_structure(parts: list[Part], base_name: str | None = None) -> tuple[St
     # that passes through a door and grazes the frame (30x less contact) hangs from the door
     parent: dict[int, int] = {}
     depth = {base: 0}
-    while True:
+    floating = set()
+    while len(depth) < n:
         links = [(weight[c, p] * DEPTH_DISCOUNT ** depth[p], -depth[p], c, p) for c in range(n) if c not in depth
                  for p in depth if weight[c, p] > 0]
-        if not links:
-            break
-        _, _, child, par = max(links)
+        if links:
+            _, _, child, par = max(links)
+        else:  # a part touching nothing placed: the nearest one hangs from the part it comes nearest
+            child, par = min(((c, p) for c in range(n) if c not in depth for p in depth), key=lambda cp: min_dist[cp])
+            gap = min_dist[child, par]
+            if gap <= NEAR_GAP * parts[child].extent:  # a small gap for its size (a knob modelled clear of its stove)
+                touching[(child, par)] = parts[child].samples[trees[par].query(parts[child].samples)[0] < gap + tol]
+                notes.append(f"part {parts[child].name!r} stands {gap * 100:.1f} cm clear of the rest, small for its "
+                             f"size: taken as touching {parts[par].name!r} where it comes nearest")
+            else:
+                floating.add(child)
+                notes.append(f"part {parts[child].name!r} floats {gap * 100:.1f} cm away from the rest; "
+                             f"attached to {parts[par].name!r} by a fixed joint (low confidence)")
         parent[child] = par
         depth[child] = depth[par] + 1
-    floating = set()
-    for child in range(n):  # parts touching nothing reachable: attach to the nearest placed part
-        if child in depth:
-            continue
-        placed = list(depth)
-        near = min(placed, key=lambda p: min_dist[child, p])
-        parent[child] = near
-        depth[child] = depth[near] + 1
-        floating.add(child)
-        notes.append(
-            f"part {parts[child].name!r} floats {min_dist[child, near] * 100:.1f} cm away from the rest; "
-            f"attached to {parts[near].name!r} by a fixed joint (low confidence)"
-        )
     order = sorted(depth, key=lambda i: depth[i])
     contact = {(c, p): touching[(c, p)] for c, p in parent.items()}
     vertices = np.concatenate([p.mesh.vertices for p in parts])  # exact corners, unlike samples

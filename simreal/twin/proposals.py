@@ -4,10 +4,12 @@ A proposer is any callable ``proposer(ctx: PartContext) -> list[JointProposal]``
 one with ``register_proposer(name, fn)`` (e.g. a vision-language model that writes joints
 as code) and pick it with ``build_twin(..., proposer=name)``. The default, "geometric",
 needs no network: thin or framed panels hinge on an edge (shared with the parent's
-boundary, opposite the handle) or in the frame member beside it, or slide in their plane;
+boundary, opposite the handle), in the frame member beside it or in a hinge bracket off its end,
+or slide in their plane;
 parts inside the parent's box slide out of it; parts set into a face push in, and a stick set
 into a face at a slant (a toggle) also tilts across its length; round parts
-spin about their contact normal, other parts turn about their contact patch; fixed always.
+spin about their contact normal (a squat one also turns about its own axis), other parts turn
+about their contact patch; fixed always.
 """
 
 from __future__ import annotations
@@ -27,12 +29,17 @@ SASH_RATIO = 0.15  # a framed panel's depth (the band holding 85 % of its surfac
 SET_INTO_M = 0.0025  # a part whose inner end is this far below its parent's face sits in a hole
 FRAME_GAP_M = 0.004  # a panel edge this far inside its parent's outline may hinge in the frame beyond it
 FRAME_MAX = 0.25  # ... when the frame member is narrower than this share of the panel
+BRACKET_BAND = 0.25  # a hinge bracket: the parent's only surface off the panel's end lies this near an edge
 # a stick set into a face at a slant (a toggle switch) tilts across its length: it beats a turn about
 # the contact normal (1.2) and a push of a part that is not round (0.2)
 LEVER_PRIOR = 1.6
 LEVER_ASPECT = 2.0  # its length against its thickness (singular values of its vertices)
 LEVER_SLANT_RAD = (np.radians(15), np.radians(70))  # its length's angle from the face normal
 LEVER_THROW_RAD = np.pi / 4  # the sweep's reach each way: a toggle throws through well under 90 degrees
+# a squat round part whose own axis is not its contact normal (a stove knob standing beside the stove)
+# turns about that axis: it beats a turn about the contact normal (1.2)
+OWN_AXIS_PRIOR = 1.4
+OWN_AXIS_SQUAT = 1.5  # its length along the axis against its diameter: a knob or a wheel, not a rod
 
 
 @dataclass
@@ -138,6 +145,15 @@ def _circular(q: np.ndarray, centre: np.ndarray, axis: np.ndarray) -> bool:
     bins = np.floor((ang + np.pi) / (2 * np.pi) * 16).astype(int) % 16
     rmax = np.array([r[bins == b].max() if np.any(bins == b) else 0.0 for b in range(16)])
     return bool(rmax.min() > 0 and (rmax.max() - rmax.min()) / rmax.max() < 0.08)
+
+
+def _own_axis(q: np.ndarray, mid: np.ndarray, ext: np.ndarray):
+    """The object axis a squat part is round about (its outline seen along it is a circle about its
+    box's middle, its length along it at most OWN_AXIS_SQUAT times its diameter), else None."""
+    for k in np.argsort(ext):
+        if ext[k] <= OWN_AXIS_SQUAT * np.delete(ext, k).min() and _circular(q, mid, np.eye(3)[k]):
+            return np.eye(3)[k]
+    return None
 
 
 def _set_into(cv: np.ndarray, pd: np.ndarray, normal: np.ndarray):
@@ -259,6 +275,7 @@ def geometric_proposals(ctx: PartContext) -> list[JointProposal]:
                                  f"slides out of {ctx.parent.name} along object axis {'+-'[sign < 0]}{'xyz'[k]}",
                                  max_travel=travel, min_travel=0.3 * ext[k]))
 
+    spin = None
     patch = _contact_axis(ctx.contact @ F if len(ctx.contact) else ctx.contact, q.mean(0))
     if patch is not None:
         centre, normal = patch
@@ -291,6 +308,11 @@ def geometric_proposals(ctx: PartContext) -> list[JointProposal]:
             out.append(JointProposal("revolute", to_world(normal), to_world(centre), 1.2,
                                      "turns about the normal of its contact patch", max_travel=np.pi,
                                      two_sided=True, min_travel=0.5))
+    own = _own_axis(q, c_mid, ext) if spin is None else None
+    if own is not None:  # a round part's own symmetry axis, whichever way its parent lies
+        out.append(JointProposal("revolute", to_world(own), to_world(c_mid), OWN_AXIS_PRIOR,
+                                 "round part: turns about its own symmetry axis", max_travel=np.pi,
+                                 two_sided=True, min_travel=0.5))
     line = _contact_line(ctx.contact @ F if len(ctx.contact) else ctx.contact, ext)
     if line is not None:  # touching only along a line: a hinge there (an open door, an open laptop)
         centre, direction = line
@@ -312,6 +334,21 @@ def _contact_line(contact: np.ndarray, child_ext: np.ndarray):
     return centre, vecs[:, 2]
 
 
+def _bracket(pd, lo, hi, slab, axes, s, tol):
+    """(v, k) of the pin of a hinge bracket: the parent's surface just off the panel's end along the
+    hinge axis u, inside the panel's footprint (its slab and width), all of it within BRACKET_BAND of
+    the panel's width from the edge at side s of v (a board across the whole end is no bracket)."""
+    k, u, v = axes
+    below, above = lo[u] - pd[:, u], pd[:, u] - hi[u]
+    off = ((below > 0.001) & (below < tol)) | ((above > 0.001) & (above < tol))
+    foot = pd[off & (pd[:, k] > slab[0]) & (pd[:, k] < slab[1]) & (pd[:, v] > lo[v]) & (pd[:, v] < hi[v])]
+    edge = hi[v] if s > 0 else lo[v]
+    near = s * (foot[:, v] - edge) > -BRACKET_BAND * (hi[v] - lo[v])
+    if near.sum() < 3 or near.mean() < 0.9:
+        return None
+    return float(foot[near, v].mean()), float(foot[near, k].mean())
+
+
 def _panel_proposals(ctx, q, slab, p_lo, p_hi, p_mid, to_world) -> list[JointProposal]:
     k, s0, s1 = slab
     in_slab = (q[:, k] > s0 - 0.003) & (q[:, k] < s1 + 0.003)
@@ -326,6 +363,7 @@ def _panel_proposals(ctx, q, slab, p_lo, p_hi, p_mid, to_world) -> list[JointPro
     handle = handle[(handle[:, k] - mid[k]) * n_out > 0] if len(handle) else handle
     has_handle = len(handle) >= 20
     contact = ctx.contact @ ctx.frame if len(ctx.contact) else np.zeros((0, 3))
+    pd = ctx.parent.dense @ ctx.frame
     props = []
     for u in [a for a in range(3) if a != k]:  # hinge axis along u, edge at side s of v
         v = 3 - k - u
@@ -366,6 +404,13 @@ def _panel_proposals(ctx, q, slab, p_lo, p_hi, p_mid, to_world) -> list[JointPro
             props.append(JointProposal("revolute", to_world(axis), to_world(pivot), score,
                                        f"panel hinged on its {side} edge: " + ", ".join(why),
                                        max_travel=np.pi, min_travel=0.6, two_sided=True, refinable=True))
+            bracket = _bracket(pd, lo, hi, (s0, s1), (k, u, v), s, ctx.tol)
+            if bracket is not None:  # a hinge bracket of the parent off the panel's end: the pin goes through it
+                pinned = pivot.copy()
+                pinned[v], pinned[k] = bracket
+                props.append(JointProposal("revolute", to_world(axis), to_world(pinned), score + 0.5,
+                                           f"panel hinged in the bracket off its end beside its {side} edge: "
+                                           + ", ".join(why), max_travel=np.pi, min_travel=0.6, two_sided=True))
             gap = s * (parent_edge - edge)  # > 0: the edge lies inside the parent's outline
             if not flush and FRAME_GAP_M < gap < FRAME_MAX * (hi[v] - lo[v]):  # a door between the posts of a frame:
                 # its hinge may sit in the post
