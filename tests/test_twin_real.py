@@ -52,11 +52,11 @@ def test_reduction_keeps_the_object_only_and_folds_driven_joints(tmp_path):
     ("libero/short_fridge", {"door": "revolute"}),
     # a door set inside a box frame, hinged in the frame beside the edge away from its handle
     ("metaworld/doorlockB", {"door_link": "revolute"}),
-    # knobs on the hood's panel turn about its normal; the light switch, a stick set into the panel
-    # at a slant, tilts about the vertical axis across its length (a toggle), not about the normal
     # a knob modelled 1.2 cm clear of the stove beside it (small for its 9 cm) hangs from the stove where it
     # comes nearest, and, round about the vertical, turns about that axis, not about the way to the stove
     ("libero/flat_stove", {"button": "revolute"}),
+    # knobs on the hood's panel turn about its normal; the light switch, a stick set into the panel
+    # at a slant, tilts about the vertical axis across its length (a toggle), not about the normal
     ("kitchen/oven", {"knob_1": "revolute", "knob_2": "revolute", "knob_3": "revolute", "knob_4": "revolute",
                       "lightswitchroot": "revolute"}),
 ])
