@@ -77,7 +77,8 @@ class EePoseDeltaAction:
         a = self.delay(actions).clamp(-self.cfg.clip, self.cfg.clip)
         max_rot = self.cfg.scale * ROT_PER_M
         J = self.kinematics.jacobian()
-        ahead = (J @ (self.target - self.env.joint_pos).unsqueeze(-1)).squeeze(-1)  # the target's tool pose - now's
+        if self.num_pose == 3 or self.box is not None:  # the target's tool pose - now's, to first order
+            ahead = (J @ (self.target - self.env.joint_pos).unsqueeze(-1)).squeeze(-1)
         if self.num_pose == 6:
             rot = a[:, 3:6] * max_rot
         else:  # servo the commanded orientation back to the held one, at most max_rot per step
@@ -120,7 +121,8 @@ class Processor(ArmTarget):
     def proposed(self, a, joint_pos) -> np.ndarray:
         k = self.kinematics
         J = f32(k.jacobian(joint_pos))
-        ahead = J @ (self.target - joint_pos)  # the target's tool pose - now's, to first order
+        if self.num_pose == 3 or self.box is not None:  # the target's tool pose - now's, to first order
+            ahead = J @ (self.target - joint_pos)
         if self.num_pose == 6:
             rot = a[3:6] * self.max_rot
         else:  # servo the commanded orientation back to the held one (math3d.orientation_error)
